@@ -1,0 +1,74 @@
+"""`neochat train` end to end on conversations the notebooks never saw: killed mid-run, resumed, and checked."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CLI = [sys.executable, "-m", "neochat.cli"]
+
+
+def _train(out, *extra):
+    return [*CLI, "train", "--preset", "tiny", "--data", str(FIXTURES / "unseen_guanaco.jsonl"),
+            "--max-steps", "40", "--output", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def resumed_run(tmp_path_factory):
+    "A tiny run killed with SIGKILL after its first checkpoint, then finished with --resume."
+    out = tmp_path_factory.mktemp("train") / "run"
+    proc = subprocess.Popen(_train(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = out / "checkpoints" / "checkpoint-20" / "trainer_state.json"
+    deadline = time.time() + 600
+    while not state.exists() and proc.poll() is None and time.time() < deadline: time.sleep(0.2)
+    assert state.exists(), "no checkpoint-20 was written"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_complete = (out / "run.json").exists()
+    res = subprocess.run(_train(out, "--resume"), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out, killed_complete, res.stdout
+
+
+def test_killed_run_is_not_complete_and_resume_finishes(resumed_run):
+    out, killed_complete, stdout = resumed_run
+    assert not killed_complete
+    assert json.loads((out / "run.json").read_text())["steps"] == 40
+    history = json.loads((out / "log_history.json").read_text())
+    assert [h["step"] for h in history if "loss" in h] == [1, 5, 10, 15, 20, 25, 30, 35, 40]
+    assert f"Run directory: {out}" in stdout
+
+
+def test_run_dir_opens_with_peft(resumed_run):
+    from peft import AutoPeftModelForCausalLM
+    out, _, _ = resumed_run
+    model = AutoPeftModelForCausalLM.from_pretrained(out)
+    assert any("lora_A" in n for n, _ in model.named_parameters())
+
+
+def test_saved_template_marks_replies_and_one_eos(resumed_run):
+    from transformers import AutoTokenizer
+    from neochat.data import load_source
+    out, _, _ = resumed_run
+    tok = AutoTokenizer.from_pretrained(out)
+    convs, _ = load_source(str(FIXTURES / "unseen_guanaco.jsonl"), seed=None)
+    multi = next(c for c in convs if sum(m["role"] == "assistant" for m in c) >= 2)
+    enc = tok.apply_chat_template(multi, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    marked = [i for i, m in zip(enc["input_ids"], enc["assistant_masks"]) if m]
+    want = []
+    for m in multi:
+        if m["role"] == "assistant": want += tok(" " + m["content"]).input_ids + [tok.eos_token_id]
+    assert marked == want
+    assert marked.count(tok.eos_token_id) == sum(m["role"] == "assistant" for m in multi)
+
+
+def test_orca_trains_no_system_or_question_token(tmp_path):
+    from neochat.data import load_source
+    from neochat.model import load_tokenizer
+    from neochat.template import tokenize_conversation
+    tok = load_tokenizer("tiny")
+    convs, _ = load_source(str(FIXTURES / "unseen_orca.jsonl"), seed=None)
+    assert any(c[0]["role"] == "system" for c in convs)
+    for c in convs:
+        t = tokenize_conversation(tok, c, max_length=2048)
+        trained = tok.decode([i for i, l in zip(t.input_ids, t.labels) if l != -100])
+        assert trained == " " + c[-1]["content"] + tok.eos_token
