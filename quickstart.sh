@@ -11,3 +11,5 @@ python -c "import torch" 2>/dev/null || pip install -q "${TORCH_SPEC:-torch==2.1
 pip install -q -e ".[dev]"
 run="runs/tiny-$(date +%Y%m%d-%H%M%S)"
 neochat train --preset tiny --output "$run"
+neochat chat "$run" --prompt "How to keep healthy?"
+echo "Done. '. .venv/bin/activate', then: neochat chat $run   |   neochat eval $run"

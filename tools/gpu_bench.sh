@@ -18,7 +18,7 @@ mkdir -p "$out_dir"
 export NEOCHAT_BENCH_JSON="$out_dir/bench_h100.json"
 export NEOCHAT_BENCH_PRESET="${NEOCHAT_BENCH_PRESET:-gpt-neo-1.3b}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export TOKENIZERS_PARALLELISM=false
+export TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 timeout "${NEOCHAT_BENCH_TIMEOUT:-540}" python - <<'EOF'
 import json, os, sys, torch
