@@ -37,8 +37,8 @@ def train_tiny(out_dir, original_way=False):
     cfg.train.output_dir = str(out_dir)
     cfg.train.eval_steps = cfg.train.save_steps = cfg.train.max_steps  # eval loss before and after training only
     if not original_way: return nt.train(cfg, live_plot=False).run_dir
-    # 40 steps teach the tiny model the markers (measured: 62-69% of replies to the unseen prompts leak, none ends with EOS);
-    # its eval loss is not needed, so it trains without an eval split.
+    # 40 steps teach the tiny model the markers (measured over builds: 44-69% of the replies to the unseen prompts
+    # leak, none ends with EOS); its eval loss is not needed, so it trains without an eval split.
     cfg.train.max_steps = cfg.train.save_steps = 40
     data = DatasetDict(train=load_conversations(cfg.data)[0]["train"])
     def original_tokenizer(name):
