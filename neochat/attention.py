@@ -144,9 +144,9 @@ def pack_examples(lengths:list, # token count of each example
         by_room[room - n].append(row)
     return rows
 
-# %% ../nbs/04a_attention.ipynb #0aaf462d
+# %% ../nbs/04a_attention.ipynb #26a67e91
 class PackingCollator:
-    "Collate tokenized examples into packed rows that keep examples apart: `input_ids`, `labels`, `position_ids`."
+    "Collate tokenized examples into packed rows that keep examples apart: `input_ids`, `labels`, `position_ids`, `attention_mask`."
     def __init__(self, max_length:int=512, # tokens per row
                  pad_token_id:int=50256, # fills the end of rows (GPT-Neo's EOS)
                  pad_to_max_length:bool=False, # every row `max_length` long (fixed shapes, for torch.compile)
@@ -180,10 +180,12 @@ class PackingCollator:
         m = self.pad_to_multiple_of or 1
         n = self.max_length if self.pad_to_max_length else -(-max(len(r["input_ids"]) for r in rows) // m) * m
         def padded(r):
-            k = n - len(r["input_ids"])
-            return r["input_ids"] + [self.pad_token_id] * k, r["labels"] + [-100] * k, r["position_ids"] + list(range(k))
-        ids, labels, pos = zip(*map(padded, rows))
-        return dict(input_ids=torch.tensor(ids), labels=torch.tensor(labels), position_ids=torch.tensor(pos))
+            j, k = len(r["input_ids"]), n - len(r["input_ids"])
+            return (r["input_ids"] + [self.pad_token_id] * k, r["labels"] + [-100] * k, r["position_ids"] + list(range(k)),
+                    [1] * j + [0] * k)
+        ids, labels, pos, mask = zip(*map(padded, rows))
+        return dict(input_ids=torch.tensor(ids), labels=torch.tensor(labels), position_ids=torch.tensor(pos),
+                    attention_mask=torch.tensor(mask))
 
     def __call__(self, features:list)->dict: return self.collate(self.rows(features))
 
@@ -224,12 +226,14 @@ def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
     else: loss = F.cross_entropy(head(h).float(), t, reduction="sum")
     return loss / (keep.sum() if num_items is None else num_items)
 
-# %% ../nbs/04a_attention.ipynb #a2848b06
+# %% ../nbs/04a_attention.ipynb #37e5a7d3
 def compile_blocks(model:nn.Module, # a GPT-Neo, bare or wrapped by peft
                    enable:bool=True, # False undoes it
                    **kwargs # for `torch.compile`
                   )->nn.Module:
     "`torch.compile` every GPT-Neo block of `model` in place (regional compilation); returns `model`."
+    if enable:  # all blocks share one code object: train/eval modes, layer kinds and shapes each add a graph to it
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     for m in model.modules():
         if isinstance(m, gpt_neo.GPTNeoBlock):
             if enable: m.compile(**{"dynamic": False, **kwargs})

@@ -48,7 +48,7 @@ class LoraSettings:
     targets:list = field(default_factory=lambda: ["q_proj", "v_proj"]) # module names, or a preset: "attention", "all-linear"
     modules_to_save:list = field(default_factory=list) # modules trained in full next to the adapter (peft's modules_to_save)
 
-# %% ../nbs/00_config.ipynb #5484bef8
+# %% ../nbs/00_config.ipynb #9ee30226
 @dataclass
 class TrainConfig:
     "How SFT training runs (trl's SFTTrainer)."
@@ -66,7 +66,8 @@ class TrainConfig:
     save_steps:int = 50 # checkpoint every N steps
     save_total_limit:int = 2 # checkpoints kept
     gradient_checkpointing:bool = False # trade compute for memory; off unless memory needs it
-    packing:bool = False # pack several conversations per row
+    packing:str = "auto" # auto|on|off: pack each batch's conversations into shared rows, kept apart (needs neochat's attention)
+    compile:str = "auto" # auto|on|off: torch.compile each transformer block (auto: on CUDA GPUs)
     seed:int = 42
 
 # %% ../nbs/00_config.ipynb #b01e1dc9
@@ -129,8 +130,9 @@ def get_preset(name:str="gpt-neo-1.3b" # a key of `PRESETS`
     if name not in PRESETS: raise ConfigError(f"unknown preset '{name}'" + _closest(name, PRESETS))
     return PRESETS[name]()
 
-# %% ../nbs/00_config.ipynb #19fbda62
+# %% ../nbs/00_config.ipynb #c23781f1
 CHOICES = {"model.precision": ("auto", "bf16", "fp16", "fp32"), "model.attention": ("auto", "sdpa", "eager"),
+           "train.packing": ("auto", "on", "off"), "train.compile": ("auto", "on", "off"),
            "data.format": ("auto", "guanaco", "orca", "messages", "sharegpt"),
            "generation.sampling": ("precise", "balanced", "creative")}
 
@@ -171,9 +173,10 @@ def validate(cfg:Config)->Config:
     _check(g.repetition_penalty > 0, "generation.repetition_penalty", f"must be positive, got {g.repetition_penalty}")
     return cfg
 
-# %% ../nbs/00_config.ipynb #c7a699cb
+# %% ../nbs/00_config.ipynb #6fe6e121
 def _coerce(where, v, default):
     "Check `v` against the type of the field's `default`, allowing ints where floats are expected."
+    if isinstance(v, bool) and "on" in CHOICES.get(where, ()): return "on" if v else "off"  # `packing = true` reads as "on"
     if isinstance(default, bool) or isinstance(v, bool):
         _check(isinstance(v, bool) and isinstance(default, bool), where, f"must be true or false, got {v!r}")
     elif isinstance(default, float): _check(isinstance(v, (int, float)), where, f"must be a number, got {v!r}"); v = float(v)

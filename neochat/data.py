@@ -18,7 +18,7 @@ from .config import ConfigError, DataConfig, gpt_neo_tokenizer_dir
 __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'EVAL_SPLITS', 'DataError',
            'parse_guanaco', 'parse_orca', 'parse_messages', 'parse_sharegpt', 'detect_format', 'parse_row', 'read_rows',
            'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'sample_files', 'shuffle_select', 'load_source',
-           'hold_out', 'mix', 'to_dataset', 'load_conversations', 'render_guanaco', 'DataStats', 'conversation_stats',
+           'hold_out', 'mix', 'to_dataset', 'load_conversations', 'render_chat', 'DataStats', 'conversation_stats',
            'ConversationView', 'show_conversation', 'export_jsonl']
 
 # %% ../nbs/01_data.ipynb #8544e18f
@@ -386,21 +386,18 @@ def load_conversations(data:DataConfig, # sources, weights, format, limit, seed,
     report.notes.append(f"Selected {len(train)} train and {len(ev)} eval conversations with seed {data.seed}.")
     return DatasetDict(train=to_dataset(train), eval=to_dataset(ev)), report
 
-# %% ../nbs/01_data.ipynb #906cba84
-def render_guanaco(messages:list # a conversation
-                  )->str:
-    "A conversation as guanaco-style text, `### Human: ...### Assistant: ...<|endoftext|>`, for length statistics."
-    out = []
-    for m in messages:
-        if m["role"] == "system": out.append(m["content"] + "\n")
-        elif m["role"] == "user": out.append(f"### Human: {m['content']}")
-        else: out.append(f"### Assistant: {m['content']}<|endoftext|>")
-    return "".join(out)
-
+# %% ../nbs/01_data.ipynb #706d9c5a
 @lru_cache(maxsize=1)
 def _gpt_neo_tokenizer():
+    "GPT-Neo's tokenizer (offline), carrying neochat's chat template."
     from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(gpt_neo_tokenizer_dir())
+    from neochat.template import use_chat_template
+    return use_chat_template(AutoTokenizer.from_pretrained(gpt_neo_tokenizer_dir()))
+
+def render_chat(messages:list # a conversation
+               )->str:
+    "A conversation as the text neochat trains on: its chat template applied, `<|endoftext|>` after every reply."
+    return _gpt_neo_tokenizer().apply_chat_template(messages, tokenize=False)
 
 def _conversations(data)->list:
     "Conversations from a list of conversations, a list of `messages` rows, a `Dataset` or a `DatasetDict` (its train split)."
@@ -458,11 +455,11 @@ def _repr_markdown_(self:DataStats): return self.table()
 @patch
 def __repr__(self:DataStats): return self.table()
 
-# %% ../nbs/01_data.ipynb #90180db9
+# %% ../nbs/01_data.ipynb #1cf90880
 def conversation_stats(data, # conversations: a list, a list of `messages` rows, or a `Dataset` with a `messages` column
                        tokenizer=None, # default: the GPT-Neo tokenizer (offline)
                        max_length:int=512, # tokens the trainer keeps per conversation
-                       render=render_guanaco # conversation -> text, to measure the rendered length
+                       render=render_chat # conversation -> text, to measure the rendered length
                       )->DataStats:
     "Turns, characters and tokens per turn (by role), rendered lengths and system-prompt usage of `data`."
     convs = _conversations(data)

@@ -1,6 +1,7 @@
 """The chat widget in a real browser: JupyterLab on 127.0.0.1 serves a small chat notebook that opens a tiny run,
 Debian's Chromium (driven by Playwright) runs it, chats, stops a long reply, checks that HTML in a reply stays text,
-and saves the screenshot that the README shows (docs/images/chat_widget.png).
+and takes a screenshot: into the test's temporary folder, or, with NEOCHAT_UPDATE_SCREENSHOT=1, over the one that the
+README shows (docs/images/chat_widget.png), so that a plain test run leaves the checkout as it was.
 
 Needs `jupyterlab`, `playwright` (pip) and Chromium at /usr/bin/chromium (apt-get install chromium); Playwright's own
 browser download is not used. Skipped, with the reason, when one of them is missing, unless NEOCHAT_REQUIRE_BROWSER=1
@@ -12,7 +13,7 @@ import pytest
 CHROMIUM = os.environ.get("NEOCHAT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOT = Path(__file__).resolve().parents[1]/"docs"/"images"/"chat_widget.png"
+README_SCREENSHOT = Path(__file__).resolve().parents[1]/"docs"/"images"/"chat_widget.png"
 
 
 def _missing():
@@ -169,8 +170,8 @@ def test_chat_widget_in_jupyterlab(chat_lab, tmp_path):
                 assert "### Human:" not in t and "### Assistant:" not in t
             run_in_kernel(page, "session.generation.max_new_tokens = 64; session.generate_kwargs.clear()")
 
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            chat.screenshot(path=str(SCREENSHOT))
+            shot = README_SCREENSHOT if os.environ.get("NEOCHAT_UPDATE_SCREENSHOT") == "1" else tmp_path/"chat_widget.png"
+            chat.screenshot(path=str(shot))
 
             # HTML in a reply is shown as text and never runs.
             other = page.locator(".neochat").nth(1)
@@ -187,4 +188,4 @@ def test_chat_widget_in_jupyterlab(chat_lab, tmp_path):
             raise
         finally:
             browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000  # a real picture of the chat, not a blank

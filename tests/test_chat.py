@@ -8,21 +8,11 @@ from neochat.config import GenerationConfig, gpt_neo_tokenizer_dir
 from neochat.template import STOP_STRINGS, use_chat_template
 from neochat.widget import ChatWidget
 
-# Until `chat` is registered in neochat.cli's COMMANDS, the same parser and runner are called the way main() calls them.
-_MAIN_LIKE = """import sys, argparse
-from neochat.chat import chat_args, chat_command
-p = argparse.ArgumentParser(prog="neochat chat"); chat_args(p)
-try: sys.exit(chat_command(p.parse_args(sys.argv[1:])) or 0)
-except (ValueError, FileNotFoundError, RuntimeError) as e:
-    print(f"neochat: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
-"""
-
 
 def neochat_chat(*args, input=None, timeout=300):
     "Run `neochat chat ARGS...` as a user would; returns the CompletedProcess (text mode)."
-    from neochat.cli import COMMANDS
-    cmd = [sys.executable, "-m", "neochat.cli", "chat"] if "chat" in COMMANDS else [sys.executable, "-c", _MAIN_LIKE]
-    return subprocess.run(cmd + [str(a) for a in args], input=input, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "neochat.cli", "chat", *map(str, args)], input=input, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

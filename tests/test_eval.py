@@ -1,5 +1,5 @@
-"""`neochat eval` end to end. Two tiny runs are trained here, once per module: one the neochat way on the bundled
-sample, and one the original project's way (its template trains whole conversations, both sides, with no EOS). Both are
+"""`neochat eval` end to end on two tiny runs: one the neochat way on the bundled sample (`cached_run`: trained once per
+machine, so usually by 08_evaluation before these tests), and one trained here the original project's way (its template trains whole conversations, both sides, with no EOS). Both are
 evaluated, as a user would, on `tests/fixtures/unseen_guanaco.jsonl`, which no run trains on."""
 import json, subprocess, sys
 from pathlib import Path
@@ -33,10 +33,9 @@ def train_tiny(out_dir, original_way=False):
     from neochat.config import get_preset
     from neochat.data import load_conversations
     from neochat.model import load_tokenizer
+    if not original_way: return nt.cached_run(get_preset("tiny"))  # the run 08_evaluation made, if it ran first
     cfg = get_preset("tiny")
     cfg.train.output_dir = str(out_dir)
-    cfg.train.eval_steps = cfg.train.save_steps = cfg.train.max_steps  # eval loss before and after training only
-    if not original_way: return nt.train(cfg, live_plot=False).run_dir
     # 40 steps teach the tiny model the markers (measured over builds: 44-69% of the replies to the unseen prompts
     # leak, none ends with EOS); its eval loss is not needed, so it trains without an eval split.
     cfg.train.max_steps = cfg.train.save_steps = 40
@@ -126,7 +125,7 @@ def test_the_original_way_leaks(eval_both):
 def test_compared_runs_share_one_base_and_are_deterministic(eval_single, eval_both):
     good, orig = eval_both[1]["runs"]
     assert good["base"] == orig["base"]  # same base model, data and settings: measured once
-    assert "| metric | base | tiny | original |" in eval_both[0].stdout
+    assert f"| metric | base | {good['name']} | original |" in eval_both[0].stdout
     again = eval_single[1]["runs"][0]
     for side in ("base", "tuned"):  # another process, same seed: the same replies and numbers
         strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}
