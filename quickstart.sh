@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up neochat in .venv and run its main job offline: fine-tune the `tiny` preset on the bundled sample
-# conversations (about a minute on a laptop CPU), then ask the result one question.
+# conversations (60 steps: about a minute and a half on a 2-core CPU), then ask the result one question.
 # GPU users: install the CUDA build of torch into .venv first (see the README), or set TORCH_SPEC.
 set -euo pipefail
 cd "$(dirname "$0")"
