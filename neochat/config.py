@@ -48,7 +48,7 @@ class LoraSettings:
     targets:list = field(default_factory=lambda: ["q_proj", "v_proj"]) # module names, or a preset: "attention", "all-linear"
     modules_to_save:list = field(default_factory=list) # modules trained in full next to the adapter (peft's modules_to_save)
 
-# %% ../nbs/00_config.ipynb #9ee30226
+# %% ../nbs/00_config.ipynb #81af92b5
 @dataclass
 class TrainConfig:
     "How SFT training runs (trl's SFTTrainer)."
@@ -67,7 +67,7 @@ class TrainConfig:
     save_total_limit:int = 2 # checkpoints kept
     gradient_checkpointing:bool = False # trade compute for memory; off unless memory needs it
     packing:str = "auto" # auto|on|off: pack each batch's conversations into shared rows, kept apart (needs neochat's attention)
-    compile:str = "auto" # auto|on|off: torch.compile each transformer block (auto: on CUDA GPUs)
+    compile:str = "auto" # auto|on|off: torch.compile each transformer block (auto: on CUDA GPUs, 4-bit models excepted)
     seed:int = 42
 
 # %% ../nbs/00_config.ipynb #b01e1dc9

@@ -95,7 +95,7 @@ def sft_config(cfg:Config, # the run's config
         save_strategy="steps", save_steps=t.save_steps, save_total_limit=t.save_total_limit,
         dataloader_num_workers=0, disable_tqdm=False)
 
-# %% ../nbs/05_training.ipynb #79e526ad
+# %% ../nbs/05_training.ipynb #4d61d59d
 def packing_collator(cfg:Config, # the run's config
                      model, # the model to train, its attention already set
                      tokenizer, # pads with its pad token (else EOS)
@@ -112,8 +112,8 @@ def packing_collator(cfg:Config, # the run's config
     return PackingCollator(cfg.train.max_length, pad_token_id=pad, pad_to_max_length=compiled)
 
 def use_compile(cfg:Config, device:str)->bool:
-    "Whether `cfg.train.compile` compiles the blocks on `device` (`auto`: on CUDA only)."
-    return cfg.train.compile == "on" or (cfg.train.compile == "auto" and device == "cuda")
+    "Whether `cfg.train.compile` compiles the blocks on `device` (`auto`: on CUDA, unless the model is loaded in 4 bits)."
+    return cfg.train.compile == "on" or (cfg.train.compile == "auto" and device == "cuda" and not cfg.model.load_in_4bit)
 
 # %% ../nbs/05_training.ipynb #41cba959
 def plot_history(history:list, # the trainer's `log_history`
