@@ -226,14 +226,16 @@ def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
     else: loss = F.cross_entropy(head(h).float(), t, reduction="sum")
     return loss / (keep.sum() if num_items is None else num_items)
 
-# %% ../nbs/04a_attention.ipynb #37e5a7d3
+# %% ../nbs/04a_attention.ipynb #10926280
 def compile_blocks(model:nn.Module, # a GPT-Neo, bare or wrapped by peft
                    enable:bool=True, # False undoes it
                    **kwargs # for `torch.compile`
                   )->nn.Module:
     "`torch.compile` every GPT-Neo block of `model` in place (regional compilation); returns `model`."
     if enable:  # all blocks share one code object: train/eval modes, layer kinds and shapes each add a graph to it
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+        dc = torch._dynamo.config
+        limit = "recompile_limit" if hasattr(dc, "recompile_limit") else "cache_size_limit"  # (its name before torch 2.6)
+        setattr(dc, limit, max(getattr(dc, limit), 64))
     for m in model.modules():
         if isinstance(m, gpt_neo.GPTNeoBlock):
             if enable: m.compile(**{"dynamic": False, **kwargs})
