@@ -1,4 +1,4 @@
-"""Exact GPT-Neo attention on PyTorch's fused `scaled_dot_product_attention` (unscaled, causal, local window, padding and packed rows), the fused GELU, packing that keeps examples apart, a loss on trained tokens only, and fast generation.
+"""Exact GPT-Neo attention on PyTorch's fused `scaled_dot_product_attention` (unscaled, causal, local window, padding and packed rows), the fused GELU, packing that keeps examples apart, and compiling the blocks for training.
 
 Docs: https://neochat-ai.github.io/neochat/attention.html.md"""
 
@@ -6,17 +6,17 @@ Docs: https://neochat-ai.github.io/neochat/attention.html.md"""
 
 # %% ../nbs/04a_attention.ipynb #9f855165
 from __future__ import annotations
-import inspect, warnings
+import inspect
 import torch, torch.nn.functional as F
+from fastcore.basics import store_attr
 from torch import nn
 from transformers.activations import ACT2FN, NewGELUActivation
-from transformers.cache_utils import Cache, StaticCache
+from transformers.cache_utils import Cache
 from transformers.models.gpt_neo import modeling_gpt_neo as gpt_neo
 
 # %% auto #0
-__all__ = ['document_ids', 'gpt_neo_masks', 'GPTNeoSDPAttention', 'gpt_neo_models', 'is_gpt_neo', 'fast_attention_enabled',
-           'enable_fast_attention', 'pack_examples', 'PackingCollator', 'TokenCrossEntropy', 'trained_token_loss',
-           'compile_blocks', 'fast_generate']
+__all__ = ['document_ids', 'gpt_neo_masks', 'GPTNeoSDPAttention', 'gpt_neo_models', 'fast_attention_enabled',
+           'enable_fast_attention', 'pack_examples', 'PackingCollator', 'compile_blocks']
 
 # %% ../nbs/04a_attention.ipynb #94341bfd
 def document_ids(position_ids:torch.Tensor # (batch, length) positions, restarting at 0 for each packed example
@@ -85,17 +85,12 @@ def gpt_neo_models(model:nn.Module)->list:
     "The `GPTNeoModel`s inside `model` (peft wrappers included)."
     return [m for m in model.modules() if isinstance(m, gpt_neo.GPTNeoModel)]
 
-def is_gpt_neo(model:nn.Module)->bool:
-    "Whether `model` holds a GPT-Neo, so that `enable_fast_attention` applies."
-    return bool(gpt_neo_models(model))
-
 def fast_attention_enabled(model:nn.Module)->bool:
     "Whether `enable_fast_attention` is on for `model`."
     return any(m.__dict__.get("_neochat_hook") is not None for m in gpt_neo_models(model))
 
 # %% ../nbs/04a_attention.ipynb #69d24c10
 _FORWARD_ARGS = [p for p in inspect.signature(gpt_neo.GPTNeoModel.forward).parameters if p not in ("self", "kwargs")]
-_CACHE_ARG = "cache" if "cache" in _FORWARD_ARGS else "past_key_values"  # transformers renamed it in 5.2x
 
 def _masks_hook(module, args, kwargs):
     "Forward pre-hook of `GPTNeoModel`: replace `attention_mask` by the masks of `gpt_neo_masks`."
@@ -151,8 +146,7 @@ class PackingCollator:
                  pad_token_id:int=50256, # fills the end of rows (GPT-Neo's EOS)
                  pad_to_max_length:bool=False, # every row `max_length` long (fixed shapes, for torch.compile)
                  pad_to_multiple_of:int=8): # otherwise pad to the longest row, rounded up to this
-        self.max_length, self.pad_token_id = max_length, pad_token_id
-        self.pad_to_max_length, self.pad_to_multiple_of = pad_to_max_length, pad_to_multiple_of
+        store_attr()
 
     def _example(self, f):
         ids = [int(t) for t in f["input_ids"]][:self.max_length]
@@ -189,43 +183,6 @@ class PackingCollator:
 
     def __call__(self, features:list)->dict: return self.collate(self.rows(features))
 
-# %% ../nbs/04a_attention.ipynb #5504c7b7
-class TokenCrossEntropy(torch.autograd.Function):
-    "Summed cross-entropy of `hidden @ weight.T` against `targets`, holding one fp32 (tokens, vocab) buffer."
-    @staticmethod
-    def forward(ctx, hidden, weight, targets):
-        logp = torch.log_softmax(F.linear(hidden.to(weight.dtype), weight).float(), -1)
-        loss = -logp.gather(1, targets[:, None]).sum()
-        ctx.save_for_backward(hidden, weight, targets, logp.exp_())  # probabilities, in place
-        return loss
-
-    @staticmethod
-    def backward(ctx, grad):
-        hidden, weight, targets, p = ctx.saved_tensors
-        p[torch.arange(len(targets), device=p.device), targets] -= 1  # d loss / d logits, in place
-        g = p.to(weight.dtype)
-        gw = (g.t() @ hidden.to(weight.dtype)) * grad if ctx.needs_input_grad[1] else None
-        return ((g @ weight) * grad).to(hidden.dtype), gw, None
-
-# %% ../nbs/04a_attention.ipynb #1c1df68e
-def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
-                       input_ids:torch.Tensor, # (batch, length)
-                       labels:torch.Tensor, # (batch, length), -100 where nothing is trained (unshifted, as for the model)
-                       attention_mask:torch.Tensor=None,
-                       position_ids:torch.Tensor=None,
-                       num_items:int=None # divide by this (tokens of the whole accumulated batch); default: this batch's
-                      )->torch.Tensor:
-    "The model's next-token loss, computing the LM head only where a token is trained."
-    lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = lm.base_model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                           use_cache=False).last_hidden_state
-    tgt = labels[:, 1:].to(hidden.device)
-    keep = tgt != -100
-    h, t, head = hidden[:, :-1][keep], tgt[keep], lm.get_output_embeddings()
-    if head.bias is None: loss = TokenCrossEntropy.apply(h, head.weight, t)
-    else: loss = F.cross_entropy(head(h).float(), t, reduction="sum")
-    return loss / (keep.sum() if num_items is None else num_items)
-
 # %% ../nbs/04a_attention.ipynb #10926280
 def compile_blocks(model:nn.Module, # a GPT-Neo, bare or wrapped by peft
                    enable:bool=True, # False undoes it
@@ -241,51 +198,3 @@ def compile_blocks(model:nn.Module, # a GPT-Neo, bare or wrapped by peft
             if enable: m.compile(**{"dynamic": False, **kwargs})
             else: m._compiled_call_impl = None
     return model
-
-# %% ../nbs/04a_attention.ipynb #7ea84619
-@torch.no_grad()
-def fast_generate(model:nn.Module, # a GPT-Neo with `enable_fast_attention` (merged LoRA weights are fastest)
-                  input_ids:torch.Tensor, # (1, prompt length): one prompt
-                  max_new_tokens:int=128,
-                  eos_token_id:int=None, # stop after this token
-                  next_token=None, # `next_token(ids, logits) -> token id` (default greedy)
-                  streamer=None, # a transformers streamer (`put`/`end`)
-                  cuda_graph:bool=None # replay each step as a CUDA graph; default: on CUDA
-                 )->torch.Tensor:
-    "Prompt plus up to `max_new_tokens` new tokens, using a static KV cache (and a CUDA graph on GPUs)."
-    if input_ids.shape[0] != 1: raise ValueError(f"fast_generate: one prompt at a time, got a batch of {input_ids.shape[0]}")
-    if not fast_attention_enabled(model): raise ValueError("fast_generate: needs `enable_fast_attention(model)` first")
-    n, dev = input_ids.shape[1], input_ids.device
-    limit = model.config.max_position_embeddings
-    if n + max_new_tokens > limit:
-        raise ValueError(f"fast_generate: prompt ({n}) + max_new_tokens ({max_new_tokens}) exceeds the model's {limit} positions")
-    cuda_graph = dev.type == "cuda" if cuda_graph is None else cuda_graph
-    pick = next_token or (lambda ids, logits: logits.argmax(-1))
-    cache = StaticCache(config=model.config, max_cache_len=n + max_new_tokens)
-    if streamer is not None: streamer.put(input_ids.cpu())
-    logits = model(input_ids, use_cache=True, **{_CACHE_ARG: cache}).logits[:, -1]
-    ids, pos, out, graph = input_ids, torch.full((1, 1), n - 1, device=dev), input_ids.new_zeros(1, 1), None
-    step = lambda: model(out, position_ids=pos, use_cache=True, **{_CACHE_ARG: cache}).logits[:, -1]
-    side = torch.cuda.Stream() if cuda_graph else None
-    for i in range(max_new_tokens):
-        if i > 0:
-            if cuda_graph and i > 2 and graph is None:  # steps 1-2 warmed up on a side stream; record step 3 once
-                try:
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph): graph_logits = step()
-                except Exception as e:  # recording runs nothing, so the cache is intact: go on without the graph
-                    warnings.warn(f"fast_generate: no CUDA graph ({type(e).__name__}: {e}); generating without it")
-                    graph, cuda_graph, side = None, False, None
-            if graph is not None: graph.replay(); logits = graph_logits
-            elif side is not None:
-                side.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(side): logits = step()
-                torch.cuda.current_stream().wait_stream(side)
-            else: logits = step()
-        tok = pick(ids, logits).view(1, 1).to(ids.dtype)
-        ids = torch.cat([ids, tok], dim=1)
-        if streamer is not None: streamer.put(tok[0].cpu())
-        if (eos_token_id is not None and tok.item() == eos_token_id) or i == max_new_tokens - 1: break
-        out.copy_(tok); pos.add_(1)
-    if streamer is not None: streamer.end()
-    return ids

@@ -6,32 +6,37 @@ Docs: https://neochat-ai.github.io/neochat/bench.html.md"""
 
 # %% ../nbs/10_bench.ipynb #07b7f717
 from __future__ import annotations
-import copy, gc, json, math, os, platform, time, warnings
+import copy, gc, json, math, os, platform, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch
-from transformers import GPTNeoConfig, GPTNeoForCausalLM
+import torch.nn.functional as F
+from torch import nn
+from transformers import GPTNeoForCausalLM
 from peft import LoraConfig, get_peft_model
-from .attention import PackingCollator, compile_blocks, enable_fast_attention, fast_generate, trained_token_loss
+from .config import LoraSettings
+from .attention import PackingCollator, compile_blocks, enable_fast_attention
+from .fastgen import generation_bench, synchronize
+from .model import TINY_GPT_NEO, base_lm, gpt_neo_config
 
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'BENCH_PRESETS', 'T4_BYTES', 'CUDA_CONTEXT_BYTES', 'bench_config', 'BenchPlan', 'bench_plan',
-           'synthetic_conversations', 'padded_batches', 'packed_batches', 'TimedTraining', 'alternate', 'model_loss',
-           'neochat_loss', 'lora', 'checkpointing', 'neochat_training', 'finish_neochat', 'generation_bench',
-           'default_batch_check', 'run_bench', 'bench_table']
+           'synthetic_conversations', 'padded_batches', 'packed_batches', 'TimedTraining', 'alternate',
+           'TokenCrossEntropy', 'trained_token_loss', 'model_loss', 'neochat_loss', 'lora', 'checkpointing',
+           'neochat_training', 'finish_neochat', 'default_batch_check', 'bench_table', 'run_bench']
 
 # %% ../nbs/10_bench.ipynb #1ceb5209
 ARCHITECTURES = {
-    "gpt-neo-1.3b": dict(hidden_size=2048, num_layers=24, num_heads=16, attention_types=[[["global", "local"], 12]]),
-    "gpt-neo-125m": dict(hidden_size=768, num_layers=12, num_heads=12, attention_types=[[["global", "local"], 6]]),
-    "cpu-small": dict(hidden_size=256, num_layers=4, num_heads=4, attention_types=[[["global", "local"], 2]]),
-    "tiny": dict(hidden_size=64, num_layers=2, num_heads=4, attention_types=[[["global", "local"], 1]]),
+    "gpt-neo-1.3b": dict(hidden_size=2048, num_layers=24, num_heads=16),
+    "gpt-neo-125m": dict(hidden_size=768, num_layers=12, num_heads=12),
+    "cpu-small": dict(hidden_size=256, num_layers=4, num_heads=4),
+    "tiny": TINY_GPT_NEO, # the `tiny` preset's model (`neochat.model`)
 }
 
-def bench_config(arch:str)->GPTNeoConfig:
-    "GPT-Neo config of architecture `arch` (a key of `ARCHITECTURES`): GPT-2 vocabulary, 2048 positions, 256-token window."
-    return GPTNeoConfig(vocab_size=50257, max_position_embeddings=2048, window_size=256, bos_token_id=None, eos_token_id=None,
-                        **ARCHITECTURES[arch])
+def bench_config(arch:str # a key of `ARCHITECTURES`
+                ):
+    "GPT-Neo config of architecture `arch`: GPT-2 vocabulary, 2048 positions, 256-token window (`neochat.model.gpt_neo_config`)."
+    return gpt_neo_config(**ARCHITECTURES[arch])
 
 # %% ../nbs/10_bench.ipynb #f317906d
 @dataclass
@@ -105,9 +110,6 @@ def packed_batches(convs:list, rows:int=8, max_length:int=512, pad_to_max_length
             yield coll.collate(rs), sum(len(r["input_ids"]) for r in rs)
 
 # %% ../nbs/10_bench.ipynb #873b6f7a
-def _sync(device):
-    if device.type == "cuda": torch.cuda.synchronize(device)
-
 def _reset_peak(device):
     if device.type == "cuda": torch.cuda.reset_peak_memory_stats(device)
     else:
@@ -124,7 +126,7 @@ def _free(device):
     gc.collect()
     if device.type == "cuda": torch.cuda.empty_cache()
 
-# %% ../nbs/10_bench.ipynb #f238d26d
+# %% ../nbs/10_bench.ipynb #d6e8ca7d
 class TimedTraining:
     "A recipe's training loop (AdamW on the trainable parameters), timed one micro-batch at a time."
     def __init__(self, model, batches, # an iterator of `(batch, real_tokens)`
@@ -146,19 +148,19 @@ class TimedTraining:
         "Untimed micro-batches and one optimizer step (compilation, allocations); peak memory counts from the last one."
         self.model.train()
         for i in range(micro_batches):
-            if i == micro_batches - 1: _sync(self.device); _reset_peak(self.device)  # after compilation's own allocations
+            if i == micro_batches - 1: synchronize(self.device); _reset_peak(self.device)  # after compilation's own allocations
             self._micro()
-        self._update(); _sync(self.device)
+        self._update(); synchronize(self.device)
         self.peak = _peak_gb(self.device)
         return self
 
     def micro_step(self):
         "One timed micro-batch, and the optimizer step after every `accum` of them."
-        self.model.train(); _sync(self.device)
+        self.model.train(); synchronize(self.device)
         t = time.perf_counter()
         self.tokens += self._micro(); self.micro += 1
         if self.micro % self.accum == 0: self._update(); self.steps += 1
-        _sync(self.device)
+        synchronize(self.device)
         self.seconds += time.perf_counter() - t
 
     def step(self):
@@ -171,22 +173,62 @@ class TimedTraining:
         return dict(tokens_per_s=round(self.tokens / self.seconds, 1), real_tokens=self.tokens, steps=self.steps,
                     seconds=round(self.seconds, 2), peak_memory_gb=peak)
 
+# %% ../nbs/10_bench.ipynb #f238d26d
 def alternate(a:int, b:int)->list:
     "Interleave `a` turns of recipe 0 and `b` of recipe 1 evenly: a list of 0s and 1s."
     return [k for _, k in sorted([((i + .5) / a, 0) for i in range(a)] + [((j + .5) / b, 1) for j in range(b)])]
 
 # %% ../nbs/10_bench.ipynb #d9c515f4
+class TokenCrossEntropy(torch.autograd.Function):
+    "Summed cross-entropy of `hidden @ weight.T` against `targets`, holding one fp32 (tokens, vocab) buffer."
+    @staticmethod
+    def forward(ctx, hidden, weight, targets):
+        logp = torch.log_softmax(F.linear(hidden.to(weight.dtype), weight).float(), -1)
+        loss = -logp.gather(1, targets[:, None]).sum()
+        ctx.save_for_backward(hidden, weight, targets, logp.exp_())  # probabilities, in place
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        hidden, weight, targets, p = ctx.saved_tensors
+        p[torch.arange(len(targets), device=p.device), targets] -= 1  # d loss / d logits, in place
+        g = p.to(weight.dtype)
+        gw = (g.t() @ hidden.to(weight.dtype)) * grad if ctx.needs_input_grad[1] else None
+        return ((g @ weight) * grad).to(hidden.dtype), gw, None
+
+# %% ../nbs/10_bench.ipynb #b16593b4
+def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
+                       input_ids:torch.Tensor, # (batch, length)
+                       labels:torch.Tensor, # (batch, length), -100 where nothing is trained (unshifted, as for the model)
+                       attention_mask:torch.Tensor=None,
+                       position_ids:torch.Tensor=None,
+                       num_items:int=None # divide by this (tokens of the whole accumulated batch); default: this batch's
+                      )->torch.Tensor:
+    "The model's next-token loss, computing the LM head only where a token is trained."
+    lm = base_lm(model)
+    hidden = lm.base_model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                           use_cache=False).last_hidden_state
+    tgt = labels[:, 1:].to(hidden.device)
+    keep = tgt != -100
+    h, t, head = hidden[:, :-1][keep], tgt[keep], lm.get_output_embeddings()
+    if head.bias is None: loss = TokenCrossEntropy.apply(h, head.weight, t)
+    else: loss = F.cross_entropy(head(h).float(), t, reduction="sum")
+    return loss / (keep.sum() if num_items is None else num_items)
+
+# %% ../nbs/10_bench.ipynb #7d0ae405
 def model_loss(model, b): return model(**b).loss
 def neochat_loss(model, b): return trained_token_loss(model, **b)
 
-def lora(model, r=16, alpha=32, dropout=0.05):
-    "The original project's LoRA: r 16, alpha 32, dropout 0.05, on `q_proj` and `v_proj`."
-    return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=["q_proj", "v_proj"],
+def lora(model, settings:LoraSettings=None # default: `LoraSettings()`, the original project's adapter
+        ):
+    "`model` with a fresh LoRA adapter of `settings` (plain peft, none of `neochat.model`'s checks)."
+    l = settings or LoraSettings()
+    return get_peft_model(model, LoraConfig(r=l.r, lora_alpha=l.alpha, lora_dropout=l.dropout, target_modules=list(l.targets),
                                             task_type="CAUSAL_LM"))
 
 def checkpointing(model, enable:bool=True):
     "Gradient (activation) checkpointing of every block on or off, non-reentrant (any transformers 5)."
-    m = model.get_base_model() if hasattr(model, "get_base_model") else model
+    m = base_lm(model)
     if hasattr(m, "activation_checkpointing_enable"):
         if enable: m.activation_checkpointing_enable({"use_reentrant": False})
         else: m.activation_checkpointing_disable()
@@ -217,41 +259,10 @@ def neochat_training(model, convs, plan:BenchPlan, memory_budget_gb:float=None):
     return run, dict(rows=rows, accum=accum, compiled=compiled, compile_error=err, gradient_checkpointing=ckpt)
 
 def finish_neochat(model, info):
-    "Undo `neochat_training`'s compilation and checkpointing."
+    "Undo `neochat_training`'s compilation and checkpointing; returns `model`."
     compile_blocks(model, False)
     if info["gradient_checkpointing"]: checkpointing(model, False)
-
-# %% ../nbs/10_bench.ipynb #3ef15201
-def generation_bench(model, plan:BenchPlan, rounds:int=2, seed:int=0)->dict:
-    "Tokens/s at batch 1: LoRA unmerged + eager, merged + neochat attention + KV cache, merged + `fast_generate`."
-    device, threads = next(model.parameters()).device, torch.get_num_threads()
-    if device.type == "cpu": torch.set_num_threads(1)  # batch-1 decoding: tiny operations, threads only add waiting
-    prompt = torch.randint(0, 50256, (1, plan.gen_prompt), generator=torch.Generator().manual_seed(seed)).to(device)
-    model.eval(); enable_fast_attention(model, False)
-    merged = enable_fast_attention(copy.deepcopy(model).merge_and_unload())
-    gen = lambda m: lambda n: m.generate(prompt, max_new_tokens=n, min_new_tokens=n, do_sample=False)
-    runs = {"unmerged_eager": gen(model), "merged_fast_attention": gen(merged),
-            "merged_fast_generate": lambda n: fast_generate(merged, prompt, n)}
-    speed, outs, errors = {}, {}, {}
-    for r in range(rounds):
-        for k, f in list(runs.items()):
-            try:
-                with warnings.catch_warnings(record=True) as w:
-                    warnings.simplefilter("always")
-                    if r == 0: f(min(plan.gen_tokens, 4))
-                    _sync(device); t = time.perf_counter()
-                    outs[k] = f(plan.gen_tokens); _sync(device)
-                speed[k] = max(speed.get(k, 0), round(plan.gen_tokens / (time.perf_counter() - t), 1))
-                if k == "merged_fast_generate" and any("CUDA graph" in str(x.message) for x in w):
-                    errors[k] = "; ".join(sorted({str(x.message)[:300] for x in w if "CUDA graph" in str(x.message)}))
-            except Exception as e:
-                errors[k] = f"{type(e).__name__}: {str(e).strip()[:300]}"; speed[k] = None; del runs[k]
-    names = list(outs)
-    same = lambda a, b: round((outs[a][0, plan.gen_prompt:] == outs[b][0, plan.gen_prompt:]).float().mean().item(), 3)
-    res = dict(speed, same_tokens={f"{b} vs {a}": same(a, b) for a, b in zip(names, names[1:])})
-    if errors: res["errors"] = errors
-    del merged; _free(device); torch.set_num_threads(threads)
-    return res
+    return model
 
 # %% ../nbs/10_bench.ipynb #d84da6e1
 T4_BYTES = 15360 * 2**20 # what a T4 reports
@@ -292,73 +303,6 @@ def _recipe_names(plan, info, dtype):
     if info["gradient_checkpointing"]: neo.append("gradient checkpointing")
     return "fp32, eager, padded to longest, 4 x accumulation 4", ", ".join(neo)
 
-# %% ../nbs/10_bench.ipynb #b959317a
-def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on CUDA, cpu-small elsewhere)
-              steps:int=None, # optimizer steps timed for the original recipe (neochat's scale with it); default: the preset's
-              compile:bool=None, # torch.compile neochat's blocks; default: on CUDA
-              generation:bool=True, # also time generation at batch 1
-              default_batch:bool=None, # also check the default batch against a 16 GB T4; default: the preset's, on CUDA
-              output:str|Path=None, # write the result here as JSON (after every phase, so a cut-off run keeps what it measured)
-              device:str=None, # default: cuda if available
-              in_turns:bool=None, # time the two recipes step by step in turns (default: on CPUs) instead of one after the other
-              seed:int=0,
-              verbose:bool=True # print progress and the table
-             )->dict:
-    "Time the original recipe and neochat's on the same model in one process; real tokens/s, speedup, peak memory."
-    t0 = time.perf_counter()
-    plan = bench_plan(preset)
-    if steps is not None: plan = replace(plan, steps=steps, neochat_steps=max(1, round(steps * plan.neochat_steps / plan.steps)))
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    cuda = device.type == "cuda"
-    plan = replace(plan, compile=(plan.compile and cuda) if compile is None else compile,
-                   default_batch=(plan.default_batch and cuda) if default_batch is None else default_batch)
-    dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
-    res = dict(device=_device_name(device), preset=preset, architecture=plan.arch, plan=asdict(plan),
-               versions={k: __import__(k).__version__ for k in ("torch", "transformers", "peft")})
-    def phase(msg):
-        res["seconds"] = round(time.perf_counter() - t0, 1)
-        if output is not None:
-            Path(output).parent.mkdir(parents=True, exist_ok=True)
-            Path(output).write_text(json.dumps(res, indent=2))
-        if verbose: print(f"[bench {res['seconds']:6.1f}s] {msg}", flush=True)
-    n = max(4 * (plan.warmup + 4 * plan.steps) + 8,  # conversations: enough for both recipes (about 1.9 per packed row)
-            math.ceil(2.2 * plan.rows * (plan.warmup + plan.accum * plan.neochat_steps)) + 64)
-    convs = synthetic_conversations(n, plan.max_length, plan.median_length, seed=seed)
-    torch.manual_seed(seed)
-    with torch.device(device): base = GPTNeoForCausalLM(bench_config(plan.arch))
-    phase(f"{res['device']}: {plan.arch} built, {sum(p.numel() for p in base.parameters()) / 1e6:,.0f}M parameters")
-    in_turns = not cuda if in_turns is None else in_turns
-    orig = TimedTraining(lora(copy.deepcopy(base) if in_turns else base), padded_batches(convs), model_loss, accum=4)
-    orig.warmup(plan.warmup)
-    if not in_turns:  # one after the other: each recipe gets the GPU to itself
-        for _ in range(plan.steps): orig.step()
-        res["original"] = orig.result(); phase(f"original recipe: {res['original']}")
-        base = orig.model.unload(); del orig; _free(device)
-        base.to(dtype)
-        if plan.default_batch:
-            res["default_batch"] = default_batch_check(base, convs, plan.max_length); phase(f"default batch: {res['default_batch']}")
-        torch.manual_seed(seed)
-        neo, info = neochat_training(lora(enable_fast_attention(base)), convs, plan, 16 if cuda else None)
-        phase(f"neochat recipe warmed up: {info}")
-        for _ in range(plan.neochat_steps): neo.step()
-    else:  # in turns, so that both see the same (shared, noisy) CPU
-        torch.manual_seed(seed)
-        neo, info = neochat_training(lora(enable_fast_attention(base.to(dtype))), convs, plan)
-        for k in alternate(4 * plan.steps, plan.accum * plan.neochat_steps): (orig, neo)[k].micro_step()
-        res["original"] = orig.result()
-        if plan.default_batch: res["default_batch"] = default_batch_check(orig.model.unload(), convs, plan.max_length)
-        del orig
-    names = _recipe_names(plan, info, "bf16" if dtype == torch.bfloat16 else "fp32")
-    res["original"]["recipe"] = names[0]
-    res["neochat"] = dict(neo.result(), **info, recipe=names[1])
-    res["speedup"] = round(res["neochat"]["tokens_per_s"] / res["original"]["tokens_per_s"], 2)
-    model = neo.model; del neo
-    finish_neochat(model, info)
-    phase(f"neochat recipe: {res['neochat']}, speedup {res['speedup']}x")
-    if generation: res["generation"] = generation_bench(model, plan, seed=seed); phase(f"generation: {res['generation']}")
-    if verbose: print(bench_table(res))
-    return res
-
 # %% ../nbs/10_bench.ipynb #350dac75
 def bench_table(res:dict)->str:
     "A markdown table of a `run_bench` result."
@@ -382,3 +326,76 @@ def bench_table(res:dict)->str:
         lines += [f"\n{k} failed: {e}" for k, e in g.get("errors", {}).items()]
         lines.append("\nsame tokens: " + ", ".join(f"{k} {v:.0%}" for k, v in g["same_tokens"].items()))
     return "\n".join(lines)
+
+# %% ../nbs/10_bench.ipynb #b959317a
+def _one_after_the_other(res, plan, base, convs, dtype, seed, phase):
+    "Time the original recipe, then neochat's on the same weights (GPUs): each has the device to itself."
+    orig = TimedTraining(lora(base), padded_batches(convs), model_loss, accum=4).warmup(plan.warmup)
+    for _ in range(plan.steps): orig.step()
+    res["original"] = orig.result(); phase(f"original recipe: {res['original']}")
+    base = orig.model.unload().to(dtype); del orig; _free(base.device)
+    if plan.default_batch:
+        res["default_batch"] = default_batch_check(base, convs, plan.max_length); phase(f"default batch: {res['default_batch']}")
+    torch.manual_seed(seed)
+    neo, info = neochat_training(lora(enable_fast_attention(base)), convs, plan, 16 if base.device.type == "cuda" else None)
+    phase(f"neochat recipe warmed up: {info}")
+    for _ in range(plan.neochat_steps): neo.step()
+    return neo, info
+
+def _in_turns(res, plan, base, convs, dtype, seed, phase):
+    "Time the two recipes micro-step by micro-step in turns (CPUs), so that both see the same machine."
+    orig = TimedTraining(lora(copy.deepcopy(base)), padded_batches(convs), model_loss, accum=4).warmup(plan.warmup)
+    torch.manual_seed(seed)
+    neo, info = neochat_training(lora(enable_fast_attention(base.to(dtype))), convs, plan)
+    for k in alternate(4 * plan.steps, plan.accum * plan.neochat_steps): (orig, neo)[k].micro_step()
+    res["original"] = orig.result()
+    if plan.default_batch: res["default_batch"] = default_batch_check(orig.model.unload(), convs, plan.max_length)
+    return neo, info
+
+# %% ../nbs/10_bench.ipynb #96d34b90
+def _bench_setup(preset, steps, compile, default_batch, device):
+    "The plan (with the overrides), device and training dtype of a bench run."
+    plan = bench_plan(preset)
+    if steps is not None: plan = replace(plan, steps=steps, neochat_steps=max(1, round(steps * plan.neochat_steps / plan.steps)))
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    cuda = device.type == "cuda"
+    plan = replace(plan, compile=(plan.compile and cuda) if compile is None else compile,
+                   default_batch=(plan.default_batch and cuda) if default_batch is None else default_batch)
+    return plan, device, torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
+
+# %% ../nbs/10_bench.ipynb #57cbf2bb
+def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on CUDA, cpu-small elsewhere)
+              steps:int=None, # optimizer steps timed for the original recipe (neochat's scale with it); default: the preset's
+              compile:bool=None, # torch.compile neochat's blocks; default: on CUDA
+              generation:bool=True, # also time generation at batch 1
+              default_batch:bool=None, # also check the default batch against a 16 GB T4; default: the preset's, on CUDA
+              output:str|Path=None, # write the result here as JSON (after every phase, so a cut-off run keeps what it measured)
+              device:str=None, # default: cuda if available
+              in_turns:bool=None, # time the two recipes step by step in turns (default: on CPUs) instead of one after the other
+              seed:int=0,
+              verbose:bool=True # print progress and the table
+             )->dict:
+    "Time the original recipe and neochat's on the same model in one process; real tokens/s, speedup, peak memory."
+    t0, (plan, device, dtype) = time.perf_counter(), _bench_setup(preset, steps, compile, default_batch, device)
+    res = dict(device=_device_name(device), preset=preset, architecture=plan.arch, plan=asdict(plan),
+               versions={k: __import__(k).__version__ for k in ("torch", "transformers", "peft")})
+    def phase(msg):
+        res["seconds"] = round(time.perf_counter() - t0, 1)
+        if output is not None: Path(output).parent.mkdir(parents=True, exist_ok=True); Path(output).write_text(json.dumps(res, indent=2))
+        if verbose: print(f"[bench {res['seconds']:6.1f}s] {msg}", flush=True)
+    n = max(4 * (plan.warmup + 4 * plan.steps) + 8,  # conversations: enough for both recipes (about 1.9 per packed row)
+            math.ceil(2.2 * plan.rows * (plan.warmup + plan.accum * plan.neochat_steps)) + 64)
+    convs = synthetic_conversations(n, plan.max_length, plan.median_length, seed=seed)
+    torch.manual_seed(seed)
+    with torch.device(device): base = GPTNeoForCausalLM(bench_config(plan.arch))
+    phase(f"{res['device']}: {plan.arch} built, {sum(p.numel() for p in base.parameters()) / 1e6:,.0f}M parameters")
+    timed = _in_turns if (device.type != "cuda" if in_turns is None else in_turns) else _one_after_the_other
+    neo, info = timed(res, plan, base, convs, dtype, seed, phase)
+    names = _recipe_names(plan, info, "bf16" if dtype == torch.bfloat16 else "fp32")
+    res["original"]["recipe"], res["neochat"] = names[0], dict(neo.result(), **info, recipe=names[1])
+    res["speedup"] = round(res["neochat"]["tokens_per_s"] / res["original"]["tokens_per_s"], 2)
+    model = finish_neochat(neo.model, info); del neo
+    phase(f"neochat recipe: {res['neochat']}, speedup {res['speedup']}x")
+    if generation: res["generation"] = generation_bench(model, plan.gen_prompt, plan.gen_tokens, seed=seed); phase(f"generation: {res['generation']}")
+    if verbose: print(bench_table(res))
+    return res

@@ -6,114 +6,20 @@ Docs: https://neochat-ai.github.io/neochat/chat.html.md"""
 
 # %% ../nbs/06_chat.ipynb #3a184216
 from __future__ import annotations
-import argparse, copy, dataclasses, html, json, sys, threading, time, warnings
+import copy, dataclasses, html, json, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import StoppingCriteriaList, TextIteratorStreamer
 from fastcore.basics import patch
 from . import __version__
-from .config import Config, ConfigError, GenerationConfig, _closest, load_config, validate
+from .config import Config, GenerationSettings, load_config, sampling_preset, validate
+from .generation import MarkerFilter, StopOnEvent, StopOnStrings, generate_kwargs
 from .template import STOP_STRINGS, check_template
 
 # %% auto #0
-__all__ = ['SAMPLING_PRESETS', 'SLASH_HELP', 'sampling_preset', 'RepetitionPenalty', 'generate_kwargs', 'MarkerFilter',
-           'StopOnStrings', 'StopOnEvent', 'ReplyStats', 'ScriptedModel', 'ChatSession', 'check_transcript',
-           'Comparison', 'chat_args', 'print_reply', 'chat_loop', 'chat_command']
-
-# %% ../nbs/06_chat.ipynb #5aafb9f9
-SAMPLING_PRESETS = {
-    "precise": dict(temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=1.2),
-    "balanced": dict(temperature=0.7, top_k=50, top_p=0.9, repetition_penalty=1.15),
-    "creative": dict(temperature=0.9, top_k=30, top_p=0.95, repetition_penalty=1.1),
-}
-
-def sampling_preset(name:str, # precise|balanced|creative
-                    generation:GenerationConfig=None # settings to start from (max_new_tokens is kept); default: GenerationConfig()
-                   )->GenerationConfig:
-    "A copy of `generation` with the sampling values of preset `name`."
-    if name not in SAMPLING_PRESETS: raise ConfigError(f"unknown sampling preset '{name}'" + _closest(name, SAMPLING_PRESETS))
-    return dataclasses.replace(generation or GenerationConfig(), sampling=name, **SAMPLING_PRESETS[name])
-
-# %% ../nbs/06_chat.ipynb #cede251f
-class RepetitionPenalty(LogitsProcessor):
-    "transformers' repetition penalty on every token already in the input, except `spare_ids` (EOS)."
-    def __init__(self, penalty:float, spare_ids:list):
-        self.penalty, self.spare = penalty, torch.tensor(sorted(set(spare_ids)), dtype=torch.long)
-
-    def __call__(self, input_ids, scores):
-        seen = torch.gather(scores, 1, input_ids)
-        out = scores.scatter(1, input_ids, torch.where(seen < 0, seen * self.penalty, seen / self.penalty))
-        spare = self.spare.to(scores.device)
-        out[:, spare] = scores[:, spare]
-        return out
-
-# %% ../nbs/06_chat.ipynb #ea96ec3e
-def generate_kwargs(g:GenerationConfig, # the settings
-                    eos_token_id:int=None # spare this token from the repetition penalty (see above)
-                   )->dict:
-    "Keyword arguments for `model.generate` from `g`: greedy when the temperature is 0, sampling otherwise."
-    validate(Config(generation=g))
-    kw = dict(max_new_tokens=g.max_new_tokens)
-    if g.temperature > 0: kw.update(do_sample=True, temperature=g.temperature, top_k=g.top_k, top_p=g.top_p)
-    else: kw.update(do_sample=False)
-    if g.repetition_penalty != 1:
-        if eos_token_id is None: kw["repetition_penalty"] = g.repetition_penalty
-        else: kw["logits_processor"] = LogitsProcessorList([RepetitionPenalty(g.repetition_penalty, [eos_token_id])])
-    return kw
-
-# %% ../nbs/06_chat.ipynb #a27aca56
-class MarkerFilter:
-    "Pass streamed reply text through, holding back what could be the start of a role marker; cut at the first full one."
-    def __init__(self, markers:list=STOP_STRINGS, # strings that end a reply and are never shown
-                 strip_leading:bool=True # drop whitespace at the start (a new reply); False to continue a reply
-                ):
-        self.markers, self.pending, self.hit, self.started = list(markers), "", False, not strip_leading
-
-    def _partial(self, text):
-        "Length of the longest end of `text` that is the start of a marker."
-        return max((k for m in self.markers for k in range(len(m) - 1, 0, -1) if text.endswith(m[:k])), default=0)
-
-    def feed(self, text:str)->str:
-        "The part of `text` (after what is held back) that can be shown now."
-        if self.hit: return ""
-        buf = self.pending + text
-        if not self.started:
-            buf = buf.lstrip()
-            if not buf: return ""
-            self.started = True
-        found = [i for i in (buf.find(m) for m in self.markers) if i >= 0]
-        if found:
-            self.hit, self.pending = True, ""
-            return buf[:min(found)].rstrip()
-        out = buf[:len(buf) - self._partial(buf)].rstrip()
-        self.pending = buf[len(out):]
-        return out
-
-    def flush(self)->str:
-        "At the end of a reply: what is held back, unless it is whitespace or the start of a marker (`###`...)."
-        held, self.pending = self.pending.rstrip(), ""
-        tail = held.strip()
-        return "" if self.hit or not tail or (len(tail) >= 3 and self._partial(tail) == len(tail)) else held
-
-# %% ../nbs/06_chat.ipynb #6e9faf8c
-def _flag(input_ids, value:bool): return torch.full((input_ids.shape[0],), value, dtype=torch.bool, device=input_ids.device)
-
-class StopOnStrings(StoppingCriteria):
-    "Stop once the generated text (after `prompt_len` tokens) contains one of `stops`."
-    def __init__(self, tokenizer, prompt_len:int, stops:list=STOP_STRINGS, window:int=16):
-        self.tokenizer, self.prompt_len, self.stops, self.window = tokenizer, prompt_len, list(stops), window
-
-    def __call__(self, input_ids, scores=None, **kwargs):
-        text = self.tokenizer.decode(input_ids[0, self.prompt_len:][-self.window:])
-        return _flag(input_ids, any(s in text for s in self.stops))
-
-class StopOnEvent(StoppingCriteria):
-    "Stop as soon as `event` is set."
-    def __init__(self, event:threading.Event): self.event = event
-    def __call__(self, input_ids, scores=None, **kwargs): return _flag(input_ids, self.event.is_set())
+__all__ = ['ReplyStats', 'ChatSession', 'check_transcript', 'Comparison']
 
 # %% ../nbs/06_chat.ipynb #b3d687ac
 class _Streamer(TextIteratorStreamer):
@@ -153,58 +59,18 @@ class ReplyStats:
         s += f" · ended: {self.finish}"
         return s + (f" · {self.dropped_turns} old turn(s) left out" if self.dropped_turns else "")
 
-# %% ../nbs/06_chat.ipynb #00877aa6
-class ScriptedModel:
-    "A stand-in for a causal LM whose `generate` streams scripted replies (cycled) token by token; for tests and demos."
-    def __init__(self, tokenizer, # the tokenizer that encodes the replies
-                 replies:list, # reply texts; a reply may contain `<|endoftext|>` (EOS) or role markers
-                 delay:float=0.0, # seconds per token
-                 max_positions:int=2048, # the context length it claims (`config.max_position_embeddings`)
-                 error:Exception=None, # raise this from `generate` instead
-                 base_replies:list=None # replies while `disable_adapter()` is active
-                ):
-        self.tokenizer, self.replies, self.delay, self.error = tokenizer, list(replies), delay, error
-        self.base_replies, self.base = list(base_replies or ["(base model)<|endoftext|>"]), False
-        self.config = SimpleNamespace(max_position_embeddings=max_positions, eos_token_id=tokenizer.eos_token_id)
-        self.prompts, self.calls, self._i = [], [], {False: 0, True: 0}
-
-    def decoded_prompt(self, i=-1): return self.tokenizer.decode(self.prompts[i])
-
-    @contextmanager
-    def disable_adapter(self):
-        self.base = True
-        try: yield
-        finally: self.base = False
-
-    def generate(self, input_ids, attention_mask=None, streamer=None, stopping_criteria=None, max_new_tokens=20,
-                 eos_token_id=None, **kwargs):
-        self.prompts.append(input_ids[0].tolist()); self.calls.append(dict(max_new_tokens=max_new_tokens, **kwargs))
-        if self.error is not None: raise self.error
-        script = self.base_replies if self.base else self.replies
-        reply = script[self._i[self.base] % len(script)]; self._i[self.base] += 1
-        eos = self.tokenizer.eos_token_id if eos_token_id is None else eos_token_id
-        out = input_ids
-        if streamer is not None: streamer.put(input_ids.cpu())
-        for t in self.tokenizer(reply, add_special_tokens=False).input_ids[:max_new_tokens]:
-            if self.delay: time.sleep(self.delay)
-            out = torch.cat([out, torch.tensor([[t]])], dim=1)
-            if streamer is not None: streamer.put(torch.tensor([t]))
-            if t == eos or any(bool(c(out, None).any()) for c in (stopping_criteria or [])): break
-        if streamer is not None: streamer.end()
-        return out
-
 # %% ../nbs/06_chat.ipynb #1c0ddd7f
 class ChatSession:
     "A conversation with a causal LM through its chat template: history, streaming, stop, presets, retry/undo/continue."
     def __init__(self, model, # a causal LM (or a peft model) with `generate`
                  tokenizer, # carrying neochat's chat template
                  system:str=None, # optional system prompt, kept as the first message
-                 generation:GenerationConfig=None, # sampling and length settings; default: GenerationConfig()
+                 generation:GenerationSettings=None, # sampling and length settings; default: GenerationSettings()
                  max_positions:int=None # the model's context; default: model.config.max_position_embeddings
                 ):
         check_template(tokenizer)
         self.model, self.tokenizer = model, tokenizer
-        self.generation = copy.copy(generation or GenerationConfig())
+        self.generation = copy.copy(generation or GenerationSettings())
         self.max_positions = max_positions or getattr(model.config, "max_position_embeddings", 2048)
         self.messages, self.generate_kwargs, self.last_stats = [], {}, None # generate_kwargs: extra `generate` arguments
         self.merged_in_place, self.run_dir = False, None
@@ -248,6 +114,7 @@ def _render(self:ChatSession, messages:list, continuing:bool=False)->list:
     if continuing: text = text.removesuffix(self.tokenizer.eos_token)
     return self.tokenizer(text, add_special_tokens=False).input_ids
 
+# %% ../nbs/06_chat.ipynb #b3dc9c0f
 @patch
 def prompt_ids(self:ChatSession, messages:list=None, # default: the session's messages
                continuing:bool=False # leave the last assistant reply open to extend it
@@ -268,25 +135,42 @@ def prompt_ids(self:ChatSession, messages:list=None, # default: the session's me
 
 # %% ../nbs/06_chat.ipynb #5a5766ed
 @patch
+def _start_generate(self:ChatSession, prompt:list, streamer, kw:dict)->tuple:
+    "Run `model.generate` on token ids `prompt` in a thread, into `streamer`: (the thread, a list that gets its error)."
+    input_ids, error = torch.tensor([prompt], device=getattr(self.model, "device", "cpu")), []
+    stops = StoppingCriteriaList([StopOnEvent(self._stop), StopOnStrings(self.tokenizer, len(prompt))])
+    def work():
+        try: self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
+                                 stopping_criteria=stops, pad_token_id=self.tokenizer.eos_token_id,
+                                 eos_token_id=self.tokenizer.eos_token_id, **{**kw, **self.generate_kwargs})
+        except BaseException as e: error.append(e)
+        finally:
+            if not streamer.ended: streamer.end()
+    thread = threading.Thread(target=work, daemon=True, name="neochat-generate")
+    thread.start()
+    return thread, error
+
+# %% ../nbs/06_chat.ipynb #6f07d1c4
+@patch
+def _reply_stats(self:ChatSession, prompt:list, streamer, filt:MarkerFilter, started:float, max_new_tokens:int,
+                 stopped:bool, error:list, dropped:int)->ReplyStats:
+    "How the reply just generated went: its numbers and why it ended."
+    n, end = streamer.n, time.perf_counter()
+    finish = ("error" if error else "stopped" if stopped else "stop string" if filt.hit
+              else "eos" if streamer.last_id == self.tokenizer.eos_token_id else "length" if n >= max_new_tokens else "eos")
+    rate = (n - 1) / (streamer.last - streamer.first) if n > 1 and streamer.last > streamer.first else None
+    return ReplyStats(len(prompt), n, streamer.first - started if streamer.first else None, rate, end - started, finish, dropped)
+
+# %% ../nbs/06_chat.ipynb #7880c68f
+@patch
 def _generate(self:ChatSession, prompt:list, on_done=None, strip_leading:bool=True, dropped:int=0):
     "Yield the reply to token ids `prompt` piece by piece; then `on_done(reply)` and `last_stats`."
     if not self._lock.acquire(blocking=False): raise RuntimeError("a reply is being generated: stop() it or wait for it first")
     try:
         kw = generate_kwargs(self.generation, self.tokenizer.eos_token_id)
         self._stop.clear()
-        streamer, filt, shown, error = _Streamer(self.tokenizer), MarkerFilter(strip_leading=strip_leading), [], []
-        input_ids = torch.tensor([prompt], device=getattr(self.model, "device", "cpu"))
-        stops = StoppingCriteriaList([StopOnEvent(self._stop), StopOnStrings(self.tokenizer, len(prompt))])
-        def work():
-            try: self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
-                                     stopping_criteria=stops, pad_token_id=self.tokenizer.eos_token_id,
-                                     eos_token_id=self.tokenizer.eos_token_id, **{**kw, **self.generate_kwargs})
-            except BaseException as e: error.append(e)
-            finally:
-                if not streamer.ended: streamer.end()
-        started = time.perf_counter()
-        thread = threading.Thread(target=work, daemon=True, name="neochat-generate")
-        thread.start()
+        streamer, filt, shown, started = _Streamer(self.tokenizer), MarkerFilter(strip_leading=strip_leading), [], time.perf_counter()
+        thread, error = self._start_generate(prompt, streamer, kw)
         completed = False
         try:
             for piece in streamer:
@@ -299,16 +183,12 @@ def _generate(self:ChatSession, prompt:list, on_done=None, strip_leading:bool=Tr
         finally:
             stopped = self._stop.is_set() or not completed
             self._stop.set(); thread.join()
-            n, end = streamer.n, time.perf_counter()
-            finish = ("error" if error else "stopped" if stopped else "stop string" if filt.hit
-                      else "eos" if streamer.last_id == self.tokenizer.eos_token_id else "length" if n >= kw["max_new_tokens"] else "eos")
-            rate = (n - 1) / (streamer.last - streamer.first) if n > 1 and streamer.last > streamer.first else None
-            self.last_stats = ReplyStats(len(prompt), n, streamer.first - started if streamer.first else None, rate,
-                                         end - started, finish, dropped)
+            self.last_stats = self._reply_stats(prompt, streamer, filt, started, kw["max_new_tokens"], stopped, error, dropped)
             if not error and on_done is not None: on_done("".join(shown))
         if error: raise error[0]
     finally: self._lock.release()
 
+# %% ../nbs/06_chat.ipynb #8ff089a6
 @patch
 def stop(self:ChatSession):
     "Stop the reply being generated (from any thread); the part already shown is kept."
@@ -329,6 +209,7 @@ def stream(self:ChatSession, text:str # the user's message
     def done(reply): self.messages = history + [_assistant(reply)]
     return self._generate(prompt, done, dropped=dropped)
 
+# %% ../nbs/06_chat.ipynb #fb3def0b
 @patch
 def send(self:ChatSession, text:str # the user's message
         )->str:
@@ -342,6 +223,7 @@ def _last_reply(self:ChatSession, what:str):
     self._check_idle()
     if not self.turns or self.turns[-1]["role"] != "assistant": raise ValueError(f"nothing to {what}: there is no reply yet")
 
+# %% ../nbs/06_chat.ipynb #0b788fc7
 @patch
 def stream_retry(self:ChatSession):
     "Generate a new reply to the last message, replacing the last reply; a generator of its pieces."
@@ -351,12 +233,14 @@ def stream_retry(self:ChatSession):
     def done(reply): self.messages = history + [_assistant(reply)]
     return self._generate(prompt, done, dropped=dropped)
 
+# %% ../nbs/06_chat.ipynb #259ac716
 @patch
 def retry(self:ChatSession)->str:
     "Replace the last reply with a new one and return it."
     for _ in self.stream_retry(): pass
     return self.turns[-1]["content"]
 
+# %% ../nbs/06_chat.ipynb #5958b84d
 @patch
 def stream_continue(self:ChatSession):
     "Extend the last reply from where it stopped (no EOS in the prompt); a generator of the new pieces."
@@ -366,12 +250,14 @@ def stream_continue(self:ChatSession):
     def done(more): self.messages = history[:-1] + [_assistant(history[-1]["content"] + more)]
     return self._generate(prompt, done, strip_leading=False, dropped=dropped)
 
+# %% ../nbs/06_chat.ipynb #498ca3ee
 @patch
 def continue_reply(self:ChatSession)->str:
     "Extend the last reply and return the whole of it."
     for _ in self.stream_continue(): pass
     return self.turns[-1]["content"]
 
+# %% ../nbs/06_chat.ipynb #af629f6b
 @patch
 def undo(self:ChatSession)->str|None:
     "Remove the last message and its reply; return the message (None when there is nothing to undo)."
@@ -382,6 +268,7 @@ def undo(self:ChatSession)->str|None:
     removed, self.messages = self.messages[-k:], self.messages[:-k]
     return removed[0]["content"]
 
+# %% ../nbs/06_chat.ipynb #e881381f
 @patch
 def reset(self:ChatSession):
     "Start a new conversation with the same system prompt."
@@ -411,6 +298,7 @@ def save(self:ChatSession, path # a .json file
                              "generation": dataclasses.asdict(self.generation)}, indent=1, ensure_ascii=False))
     return p
 
+# %% ../nbs/06_chat.ipynb #b1096c71
 @patch
 def load(self:ChatSession, path # a transcript written by `save`
         ):
@@ -422,7 +310,7 @@ def load(self:ChatSession, path # a transcript written by `save`
     except json.JSONDecodeError as e: raise ValueError(f"{p}: not valid JSON ({e})") from None
     if not isinstance(d, dict) or "messages" not in d: raise ValueError(f"{p}: not a neochat transcript (no 'messages')")
     check_transcript(d["messages"], str(p))
-    g = GenerationConfig(**{k: v for k, v in d.get("generation", {}).items() if k in GenerationConfig.__dataclass_fields__})
+    g = GenerationSettings(**{k: v for k, v in d.get("generation", {}).items() if k in GenerationSettings.__dataclass_fields__})
     validate(Config(generation=g))
     self.messages = [{"role": m["role"], "content": m["content"]} for m in d["messages"]]
     self.generation = g
@@ -453,6 +341,7 @@ def _base_model(self:ChatSession):
     finally:
         if self.merged_in_place: self.model.merge_adapter()
 
+# %% ../nbs/06_chat.ipynb #4df6de64
 @patch
 def base_reply(self:ChatSession, text:str=None # a new message; default: answer the last message again
               )->str:
@@ -466,6 +355,7 @@ def base_reply(self:ChatSession, text:str=None # a new message; default: answer 
     with self._base_model(): reply = "".join(self._generate(prompt, dropped=dropped))
     return reply
 
+# %% ../nbs/06_chat.ipynb #b147ad29
 @patch
 def compare(self:ChatSession, text:str # the message to send
            )->Comparison:
@@ -484,112 +374,10 @@ def from_run(cls:ChatSession, run_dir, # a complete run directory (see `neochat.
     "A `ChatSession` on a trained run: its model, adapter, tokenizer with template and generation settings."
     from neochat.train import load_run
     run_dir = Path(run_dir)
-    with warnings.catch_warnings(): # deprecation notices from inside transformers and peft, nothing a user can act on
-        warnings.simplefilter("ignore", FutureWarning)
-        model, tokenizer = load_run(run_dir, merged=bool(merged), device=device)
+    model, tokenizer = load_run(run_dir, merged=bool(merged), device=device)
     gen = load_config(run_dir/"neochat.toml").generation
     if sampling: gen = sampling_preset(sampling, gen)
     session = cls(model, tokenizer, system=system, generation=gen)
     if merged is None and hasattr(model, "merge_adapter"): model.merge_adapter(); session.merged_in_place = True
     session.run_dir = run_dir
     return session
-
-# %% ../nbs/06_chat.ipynb #955fd42a
-SLASH_HELP = """/reset             start over (the system prompt stays)
-/undo              remove your last message and its reply
-/retry             a new reply to your last message
-/continue          extend the last reply
-/system [TEXT]     set (or, without TEXT, remove) the system prompt
-/sampling NAME     precise, balanced or creative
-/set NAME VALUE    temperature, top_k, top_p, max_new_tokens or repetition_penalty
-/base              the base model's reply to your last message
-/save PATH         save the conversation as JSON
-/load PATH         load a saved conversation
-/stats             speed of the last reply
-/quit              leave (Ctrl-D does too)"""
-
-def chat_args(p:argparse.ArgumentParser):
-    "Options of `neochat chat`."
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `neochat train`")
-    p.add_argument("--system", metavar="TEXT", help="system prompt")
-    p.add_argument("--sampling", choices=list(SAMPLING_PRESETS), help="sampling preset (default: the run's settings)")
-    p.add_argument("--max-new-tokens", type=int, metavar="N", help="longest reply, in tokens (default: the run's setting)")
-    p.add_argument("--prompt", metavar="TEXT", help="answer this one message, print the reply and exit")
-
-# %% ../nbs/06_chat.ipynb #e8823802
-def print_reply(pieces, # a reply generator from `ChatSession.stream*`
-                out=None, prefix:str=""):
-    "Print a streamed reply as it comes; Ctrl-C stops it. Returns False if it was stopped by Ctrl-C."
-    out = out or sys.stdout
-    out.write(prefix); out.flush()
-    try:
-        for piece in pieces: out.write(piece); out.flush()
-    except KeyboardInterrupt:
-        pieces.close(); out.write(" [stopped]\n"); out.flush()
-        return False
-    out.write("\n"); out.flush()
-    return True
-
-# %% ../nbs/06_chat.ipynb #a9f2b34f
-_SETTABLE = {"temperature": float, "top_k": int, "top_p": float, "max_new_tokens": int, "repetition_penalty": float}
-
-def _slash(session:ChatSession, line:str, out)->bool:
-    "Run one slash command; return False for /quit."
-    cmd, _, arg = line.partition(" ")
-    cmd, arg = cmd.lower(), arg.strip()
-    say = lambda s: print(s, file=out)
-    if cmd in ("/quit", "/exit", "/q"): return False
-    elif cmd == "/help": say(SLASH_HELP)
-    elif cmd == "/reset": session.reset(); say("(new conversation)")
-    elif cmd == "/undo": say(f"(removed: {session.undo()!r})")
-    elif cmd == "/retry": print_reply(session.stream_retry(), out, "neochat> ")
-    elif cmd == "/continue": print_reply(session.stream_continue(), out, "neochat> …")
-    elif cmd == "/system": session.system = arg or None; say(f"(system prompt: {arg!r})" if arg else "(no system prompt)")
-    elif cmd == "/sampling": session.generation = sampling_preset(arg, session.generation); say(f"(sampling: {arg})")
-    elif cmd == "/set":
-        name, _, value = arg.partition(" ")
-        if name not in _SETTABLE: raise ValueError(f"/set: unknown setting {name!r}" + _closest(name, _SETTABLE))
-        try: v = _SETTABLE[name](value)
-        except ValueError: raise ValueError(f"/set {name}: {value!r} is not a number") from None
-        g = dataclasses.replace(session.generation, **{name: v}); generate_kwargs(g)
-        session.generation = g; say(f"({name} = {v})")
-    elif cmd == "/base": say("base> " + session.base_reply())
-    elif cmd == "/save":
-        if not arg: raise ValueError("/save needs a PATH")
-        say(f"(saved to {session.save(arg)})")
-    elif cmd == "/load":
-        if not arg: raise ValueError("/load needs a PATH")
-        session.load(arg); say(f"(loaded {len(session.turns)} messages)")
-    elif cmd == "/stats": say(str(session.last_stats) if session.last_stats else "(no reply yet)")
-    else: raise ValueError(f"unknown command {cmd} (/help lists them)")
-    return True
-
-# %% ../nbs/06_chat.ipynb #b7d01b3d
-def chat_loop(session:ChatSession, read=input, # reads one line with a prompt; EOFError ends the chat
-              out=None)->int:
-    "The interactive terminal chat: messages and slash commands until /quit or end of input."
-    out = out or sys.stdout
-    print("neochat chat: type a message, /help for commands, Ctrl-C stops a reply, Ctrl-D or /quit leaves.", file=out)
-    while True:
-        try: line = read("you> ").strip()
-        except EOFError: print(file=out); return 0
-        except KeyboardInterrupt: print(file=out); continue
-        if not line: continue
-        try:
-            if line.startswith("/"):
-                if not _slash(session, line, out): return 0
-            else: print_reply(session.stream(line), out, "neochat> ")
-        except Exception as e: print(f"error: {e}", file=out) # the chat goes on
-
-def chat_command(args:argparse.Namespace)->int:
-    "Chat with a trained run in the terminal (or answer one --prompt and exit)."
-    if not Path(args.run_dir).exists(): raise FileNotFoundError(f"run directory {args.run_dir} does not exist")
-    if args.max_new_tokens is not None and args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
-    session = ChatSession.from_run(args.run_dir, system=args.system, sampling=args.sampling)
-    if args.max_new_tokens: session.generation.max_new_tokens = args.max_new_tokens
-    if args.prompt is not None:
-        print_reply(session.stream(args.prompt))
-        return 0
-    try: import readline # noqa: F401  (line editing and history for input())
-    except ImportError: pass
-    return chat_loop(session)

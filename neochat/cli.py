@@ -1,4 +1,4 @@
-"""The `neochat` command: `neochat data`, `train`, `chat`, `eval` and `bench` from a terminal.
+"""The `neochat` command: `neochat data`, `train`, `chat` (the terminal chat), `eval` and `bench` from a terminal.
 
 Docs: https://neochat-ai.github.io/neochat/cli.html.md"""
 
@@ -6,16 +6,16 @@ Docs: https://neochat-ai.github.io/neochat/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #5cc19066
 from __future__ import annotations
-import argparse, sys
-from . import __version__
+import argparse, dataclasses, sys
 from pathlib import Path
-import importlib
-from .config import ConfigError, PRESETS, load_config
-from .data import DataError, DataReport, conversation_stats, export_jsonl, load_source, shuffle_select
+from . import __version__
+from .config import Config, ConfigError, PRESETS, SAMPLING_PRESETS, did_you_mean, load_config, sampling_preset, validate
+from .data import DataError, DataReport, export_jsonl, load_source, shuffle_select
 
 # %% auto #0
-__all__ = ['COMMANDS', 'SUMMARIES', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command', 'bench_args',
-           'bench_command', 'command', 'build_parser', 'main']
+__all__ = ['SLASH_HELP', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command', 'chat_args',
+           'print_reply', 'chat_loop', 'chat_command', 'eval_args', 'eval_command', 'bench_args', 'bench_command',
+           'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #3676af32
 class OneLineParser(argparse.ArgumentParser):
@@ -47,6 +47,7 @@ def data_command(args:argparse.Namespace)->int:
         convs += load_source(src, format=args.format, limit=args.limit if src == "orca" else 0, seed=args.seed,
                              strict=args.strict, report=report)[0]
     convs = shuffle_select(convs, args.limit, args.seed)
+    from neochat.stats import conversation_stats
     stats = conversation_stats(convs, max_length=args.max_length)
     print(stats.table(), report.summary(), sep="\n\n")
     if args.export: print(f"Wrote {len(convs)} conversations to {export_jsonl(convs, args.export)}")
@@ -91,6 +92,132 @@ def train_command(args:argparse.Namespace)->int:
     print(f"Chat with it: neochat chat {d}")
     return 0
 
+# %% ../nbs/09_cli.ipynb #9a2b5f74
+SLASH_HELP = """/reset             start over (the system prompt stays)
+/undo              remove your last message and its reply
+/retry             a new reply to your last message
+/continue          extend the last reply
+/system [TEXT]     set (or, without TEXT, remove) the system prompt
+/sampling NAME     precise, balanced or creative
+/set NAME VALUE    temperature, top_k, top_p, max_new_tokens or repetition_penalty
+/base              the base model's reply to your last message
+/save PATH         save the conversation as JSON
+/load PATH         load a saved conversation
+/stats             speed of the last reply
+/quit              leave (Ctrl-D does too)"""
+
+def chat_args(p:argparse.ArgumentParser):
+    "Options of `neochat chat`."
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `neochat train`")
+    p.add_argument("--system", metavar="TEXT", help="system prompt")
+    p.add_argument("--sampling", choices=list(SAMPLING_PRESETS), help="sampling preset (default: the run's settings)")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="longest reply, in tokens (default: the run's setting)")
+    p.add_argument("--prompt", metavar="TEXT", help="answer this one message, print the reply and exit")
+
+# %% ../nbs/09_cli.ipynb #1bb1c29b
+def print_reply(pieces, # a reply generator from `ChatSession.stream*`
+                out=None, prefix:str=""):
+    "Print a streamed reply as it comes; Ctrl-C stops it. Returns False if it was stopped by Ctrl-C."
+    out = out or sys.stdout
+    out.write(prefix); out.flush()
+    try:
+        for piece in pieces: out.write(piece); out.flush()
+    except KeyboardInterrupt:
+        pieces.close(); out.write(" [stopped]\n"); out.flush()
+        return False
+    out.write("\n"); out.flush()
+    return True
+
+# %% ../nbs/09_cli.ipynb #24ab807c
+_SETTABLE = {"temperature": float, "top_k": int, "top_p": float, "max_new_tokens": int, "repetition_penalty": float}
+
+def _slash(session:ChatSession, line:str, out)->bool:
+    "Run one slash command; return False for /quit."
+    cmd, _, arg = line.partition(" ")
+    cmd, arg = cmd.lower(), arg.strip()
+    say = lambda s: print(s, file=out)
+    if cmd in ("/quit", "/exit", "/q"): return False
+    elif cmd == "/help": say(SLASH_HELP)
+    elif cmd == "/reset": session.reset(); say("(new conversation)")
+    elif cmd == "/undo": say(f"(removed: {session.undo()!r})")
+    elif cmd == "/retry": print_reply(session.stream_retry(), out, "neochat> ")
+    elif cmd == "/continue": print_reply(session.stream_continue(), out, "neochat> …")
+    elif cmd == "/system": session.system = arg or None; say(f"(system prompt: {arg!r})" if arg else "(no system prompt)")
+    elif cmd == "/sampling": session.generation = sampling_preset(arg, session.generation); say(f"(sampling: {arg})")
+    elif cmd == "/set":
+        name, _, value = arg.partition(" ")
+        if name not in _SETTABLE: raise ValueError(f"/set: unknown setting {name!r}" + did_you_mean(name, _SETTABLE))
+        try: v = _SETTABLE[name](value)
+        except ValueError: raise ValueError(f"/set {name}: {value!r} is not a number") from None
+        g = dataclasses.replace(session.generation, **{name: v}); validate(Config(generation=g))
+        session.generation = g; say(f"({name} = {v})")
+    elif cmd == "/base": say("base> " + session.base_reply())
+    elif cmd == "/save":
+        if not arg: raise ValueError("/save needs a PATH")
+        say(f"(saved to {session.save(arg)})")
+    elif cmd == "/load":
+        if not arg: raise ValueError("/load needs a PATH")
+        session.load(arg); say(f"(loaded {len(session.turns)} messages)")
+    elif cmd == "/stats": say(str(session.last_stats) if session.last_stats else "(no reply yet)")
+    else: raise ValueError(f"unknown command {cmd} (/help lists them)")
+    return True
+
+# %% ../nbs/09_cli.ipynb #a2d368dd
+def chat_loop(session:ChatSession, read=input, # reads one line with a prompt; EOFError ends the chat
+              out=None)->int:
+    "The interactive terminal chat: messages and slash commands until /quit or end of input."
+    out = out or sys.stdout
+    print("neochat chat: type a message, /help for commands, Ctrl-C stops a reply, Ctrl-D or /quit leaves.", file=out)
+    while True:
+        try: line = read("you> ").strip()
+        except EOFError: print(file=out); return 0
+        except KeyboardInterrupt: print(file=out); continue
+        if not line: continue
+        try:
+            if line.startswith("/"):
+                if not _slash(session, line, out): return 0
+            else: print_reply(session.stream(line), out, "neochat> ")
+        except Exception as e: print(f"error: {e}", file=out) # the chat goes on
+
+# %% ../nbs/09_cli.ipynb #d2593db3
+def chat_command(args:argparse.Namespace)->int:
+    "Chat with a trained run in the terminal (or answer one --prompt and exit)."
+    if not Path(args.run_dir).exists(): raise FileNotFoundError(f"run directory {args.run_dir} does not exist")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
+    from neochat.chat import ChatSession
+    session = ChatSession.from_run(args.run_dir, system=args.system, sampling=args.sampling)
+    if args.max_new_tokens: session.generation.max_new_tokens = args.max_new_tokens
+    if args.prompt is not None:
+        print_reply(session.stream(args.prompt))
+        return 0
+    try: import readline # noqa: F401  (line editing and history for input())
+    except ImportError: pass
+    return chat_loop(session)
+
+# %% ../nbs/09_cli.ipynb #d8b498b0
+def eval_args(p:argparse.ArgumentParser):
+    "Options of `neochat eval`."
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="one or more complete run directories, compared side by side")
+    p.add_argument("--data", metavar="SOURCE", help="held-out data: sample, guanaco, orca, a hub id or a file "
+                                                    "(default: each run's own held-out split)")
+    p.add_argument("--limit", type=int, default=200, metavar="N", help="evaluate on at most N conversations (default 200, 0: all)")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="reply budget (default: the run's generation.max_new_tokens)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="prompts per generation batch (default 16)")
+    p.add_argument("--output", metavar="REPORT.json", help="where to write the report (default: RUN_DIR/eval/report.json); "
+                                                           "REPORT.md and its plots go beside it")
+
+def eval_command(args:argparse.Namespace)->int:
+    "Measure runs against their base model: loss, stop rate, role leakage, repetition; a report card as JSON and markdown."
+    from neochat.report import evaluate_runs
+    if args.limit < 0: raise ValueError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be positive, got {args.max_new_tokens}")
+    if args.batch_size < 1: raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
+    report = evaluate_runs(args.run_dirs, args.data, args.limit, args.max_new_tokens, args.seed, args.batch_size, progress=True)
+    js, md = report.save(args.output or Path(args.run_dirs[0])/"eval"/"report.json")
+    print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)")
+    return 0
+
 # %% ../nbs/09_cli.ipynb #edb2da30
 def bench_args(p:argparse.ArgumentParser):
     "Options of `neochat bench`."
@@ -109,36 +236,19 @@ def bench_command(args:argparse.Namespace)->int:
     return 0
 
 # %% ../nbs/09_cli.ipynb #0c58cc98
-COMMANDS = {"data": ("neochat.cli", "data_args", "data_command"), "train": ("neochat.cli", "train_args", "train_command"),
-            "chat": ("neochat.chat", "chat_args", "chat_command"), "eval": ("neochat.evaluate", "eval_args", "eval_command"),
-            "bench": ("neochat.cli", "bench_args", "bench_command")}
-SUMMARIES = {
-    "data": "Load, check and describe conversations; export them as messages JSONL and plot their lengths.",
-    "train": "Fine-tune a base model with LoRA on conversations and write a run directory.",
-    "chat": "Chat with a trained run in the terminal (or answer one --prompt and exit).",
-    "eval": "Measure runs against their base model: loss, stop rate, role leakage, repetition; a report card as JSON and markdown.",
-    "bench": "Time the original training recipe against neochat's on the same model: tokens/s, speedup, peak memory."}
+COMMANDS = {"data": (data_args, data_command), "train": (train_args, train_command), "chat": (chat_args, chat_command),
+            "eval": (eval_args, eval_command), "bench": (bench_args, bench_command)}
 
-def command(name:str)->tuple:
-    "The options function and the runner of subcommand `name` (importing its module)."
-    mod, add_args, run = COMMANDS[name]
-    m = importlib.import_module(mod)
-    return getattr(m, add_args), getattr(m, run)
-
-def build_parser(argv:list=None # the arguments to be parsed: only their subcommand is loaded; None loads all
+def build_parser(argv:list=None # the arguments to be parsed: only their subcommand's options are declared; None: all
                 )->argparse.ArgumentParser:
     "The `neochat` parser with one subparser per entry of `COMMANDS`."
     p = OneLineParser(prog="neochat", description="Fine-tune GPT-Neo into a chatbot, and look at its data.")
     p.add_argument("--version", action="version", version=f"neochat {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
-    for name in COMMANDS:
-        if chosen is not None and name != chosen:  # listed in `neochat -h`, not loaded
-            sub.add_parser(name, help=SUMMARIES[name]); continue
-        add_args, run = command(name)
+    for name, (add_args, run) in COMMANDS.items():
         sp = sub.add_parser(name, help=run.__doc__, description=run.__doc__)
-        add_args(sp)
-        sp.set_defaults(run=run)
+        if chosen is None or name == chosen: add_args(sp); sp.set_defaults(run=run)
     return p
 
 def _is_bad_input(e:BaseException)->bool:

@@ -12,13 +12,13 @@ from pathlib import Path
 import tomli_w
 
 # %% auto #0
-__all__ = ['SECTIONS', 'PRESETS', 'CHOICES', 'ModelConfig', 'DataConfig', 'LoraSettings', 'TrainConfig', 'GenerationConfig',
-           'Config', 'ConfigError', 'get_preset', 'validate', 'config_from_dict', 'load_config', 'save_config',
-           'neochat_home', 'gpt_neo_tokenizer_dir']
+__all__ = ['SECTIONS', 'PRESETS', 'SAMPLING_PRESETS', 'CHOICES', 'ModelSettings', 'DataSettings', 'LoraSettings', 'TrainSettings',
+           'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'get_preset', 'sampling_preset', 'validate',
+           'config_from_dict', 'load_config', 'save_config', 'neochat_home', 'gpt_neo_tokenizer_dir']
 
 # %% ../nbs/00_config.ipynb #3814a480
 @dataclass
-class ModelConfig:
+class ModelSettings:
     "Which base model to fine-tune, and how to load it."
     name:str = "EleutherAI/gpt-neo-1.3B" # hub id, local path, or "tiny" (a small random GPT-Neo, offline)
     precision:str = "auto" # auto|bf16|fp16|fp32; auto picks bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU
@@ -26,9 +26,9 @@ class ModelConfig:
     load_in_4bit:bool = False # 4-bit base weights (CUDA and bitsandbytes only), for base models that do not fit
     max_positions:int = 2048 # the model's context length (GPT-Neo: 2048 positions)
 
-# %% ../nbs/00_config.ipynb #09f51378
+# %% ../nbs/00_config.ipynb #a972a8b1
 @dataclass
-class DataConfig:
+class DataSettings:
     "Which conversations to train on."
     sources:list = field(default_factory=lambda: ["guanaco"]) # `guanaco`, `orca`, `sample`, a hub id or a local file
     weights:list = field(default_factory=list) # mixing weights, one per source; empty means in proportion to size
@@ -48,9 +48,9 @@ class LoraSettings:
     targets:list = field(default_factory=lambda: ["q_proj", "v_proj"]) # module names, or a preset: "attention", "all-linear"
     modules_to_save:list = field(default_factory=list) # modules trained in full next to the adapter (peft's modules_to_save)
 
-# %% ../nbs/00_config.ipynb #81af92b5
+# %% ../nbs/00_config.ipynb #b01e1dc9
 @dataclass
-class TrainConfig:
+class TrainSettings:
     "How SFT training runs (trl's SFTTrainer)."
     output_dir:str = "runs/neochat" # the run directory
     batch_size:int = 4 # per device
@@ -70,9 +70,9 @@ class TrainConfig:
     compile:str = "auto" # auto|on|off: torch.compile each transformer block (auto: on CUDA GPUs, 4-bit models excepted)
     seed:int = 42
 
-# %% ../nbs/00_config.ipynb #b01e1dc9
+# %% ../nbs/00_config.ipynb #349e90bf
 @dataclass
-class GenerationConfig:
+class GenerationSettings:
     "How the chat and the evaluation generate replies."
     sampling:str = "balanced" # precise|balanced|creative
     max_new_tokens:int = 256
@@ -82,17 +82,17 @@ class GenerationConfig:
     repetition_penalty:float = 1.15
 
 # %% ../nbs/00_config.ipynb #617a9d78
-SECTIONS = dict(model=ModelConfig, data=DataConfig, lora=LoraSettings, train=TrainConfig, generation=GenerationConfig)
+SECTIONS = dict(model=ModelSettings, data=DataSettings, lora=LoraSettings, train=TrainSettings, generation=GenerationSettings)
 
 @dataclass
 class Config:
     "Everything a neochat run needs: model, data, lora, train and generation sections."
     preset:str = "gpt-neo-1.3b"
-    model:ModelConfig = field(default_factory=ModelConfig)
-    data:DataConfig = field(default_factory=DataConfig)
+    model:ModelSettings = field(default_factory=ModelSettings)
+    data:DataSettings = field(default_factory=DataSettings)
     lora:LoraSettings = field(default_factory=LoraSettings)
-    train:TrainConfig = field(default_factory=TrainConfig)
-    generation:GenerationConfig = field(default_factory=GenerationConfig)
+    train:TrainSettings = field(default_factory=TrainSettings)
+    generation:GenerationSettings = field(default_factory=GenerationSettings)
 
     def to_dict(self): return dataclasses.asdict(self)
 
@@ -102,16 +102,16 @@ class Config:
 
 # %% ../nbs/00_config.ipynb #dd639510
 def _tiny():
-    return Config(preset="tiny", model=ModelConfig(name="tiny"),
-                  data=DataConfig(sources=["sample"], limit=0, eval_size=0.1, eval_limit=0),
+    return Config(preset="tiny", model=ModelSettings(name="tiny"),
+                  data=DataSettings(sources=["sample"], limit=0, eval_size=0.1, eval_limit=0),
                   lora=LoraSettings(r=16, alpha=32, dropout=0.0, targets=["all-linear"], modules_to_save=["lm_head"]),
-                  train=TrainConfig(output_dir="runs/tiny", batch_size=8, grad_accum=1, learning_rate=3e-3, max_steps=60,
+                  train=TrainSettings(output_dir="runs/tiny", batch_size=8, grad_accum=1, learning_rate=3e-3, max_steps=60,
                                     max_length=256, logging_steps=5, eval_steps=20, save_steps=20, warmup_ratio=0.05),
-                  generation=GenerationConfig(max_new_tokens=64))
+                  generation=GenerationSettings(max_new_tokens=64))
 
 PRESETS = {
     "gpt-neo-1.3b": lambda: Config(),
-    "gpt-neo-125m": lambda: Config(preset="gpt-neo-125m", model=ModelConfig(name="EleutherAI/gpt-neo-125m")),
+    "gpt-neo-125m": lambda: Config(preset="gpt-neo-125m", model=ModelSettings(name="EleutherAI/gpt-neo-125m")),
     "tiny": _tiny,
 }
 
@@ -119,7 +119,10 @@ PRESETS = {
 class ConfigError(ValueError):
     "A config value or key that neochat cannot use; the message names the field."
 
-def _closest(name, valid):
+def did_you_mean(name:str, # what was given
+                 valid # what would have been right
+                )->str:
+    "A hint for an error message: the closest valid name, or the valid names when none is close."
     m = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
     return f" (did you mean '{m[0]}'?)" if m else f" (valid: {', '.join(valid)})"
 
@@ -127,14 +130,28 @@ def _closest(name, valid):
 def get_preset(name:str="gpt-neo-1.3b" # a key of `PRESETS`
               )->Config:
     "A fresh `Config` for preset `name`."
-    if name not in PRESETS: raise ConfigError(f"unknown preset '{name}'" + _closest(name, PRESETS))
+    if name not in PRESETS: raise ConfigError(f"unknown preset '{name}'" + did_you_mean(name, PRESETS))
     return PRESETS[name]()
+
+# %% ../nbs/00_config.ipynb #2f36b714
+SAMPLING_PRESETS = {
+    "precise": dict(temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=1.2),
+    "balanced": dict(temperature=0.7, top_k=50, top_p=0.9, repetition_penalty=1.15),
+    "creative": dict(temperature=0.9, top_k=30, top_p=0.95, repetition_penalty=1.1),
+}
+
+def sampling_preset(name:str, # precise|balanced|creative
+                    generation:GenerationSettings=None # settings to start from (max_new_tokens is kept); default: GenerationSettings()
+                   )->GenerationSettings:
+    "A copy of `generation` with the sampling values of preset `name`."
+    if name not in SAMPLING_PRESETS: raise ConfigError(f"unknown sampling preset '{name}'" + did_you_mean(name, SAMPLING_PRESETS))
+    return dataclasses.replace(generation or GenerationSettings(), sampling=name, **SAMPLING_PRESETS[name])
 
 # %% ../nbs/00_config.ipynb #c23781f1
 CHOICES = {"model.precision": ("auto", "bf16", "fp16", "fp32"), "model.attention": ("auto", "sdpa", "eager"),
            "train.packing": ("auto", "on", "off"), "train.compile": ("auto", "on", "off"),
            "data.format": ("auto", "guanaco", "orca", "messages", "sharegpt"),
-           "generation.sampling": ("precise", "balanced", "creative")}
+           "generation.sampling": tuple(SAMPLING_PRESETS)}
 
 def _check(ok, where, why):
     if not ok: raise ConfigError(f"{where}: {why}")
@@ -196,12 +213,12 @@ def config_from_dict(d:dict, # nested {section: {key: value}}, plus an optional 
     cfg = base if base is not None else get_preset(preset or "gpt-neo-1.3b")
     if preset: cfg.preset = preset
     for s, vals in d.items():
-        if s not in SECTIONS: raise ConfigError(f"unknown section '{s}'" + _closest(s, ["preset", *SECTIONS]))
+        if s not in SECTIONS: raise ConfigError(f"unknown section '{s}'" + did_you_mean(s, ["preset", *SECTIONS]))
         _check(isinstance(vals, dict), s, f"must be a table of settings, got {vals!r}")
         sec = getattr(cfg, s)
         names = [f.name for f in fields(sec)]
         for k, v in vals.items():
-            if k not in names: raise ConfigError(f"unknown key '{s}.{k}'" + _closest(k, names).replace("'", f"'{s}.", 1))
+            if k not in names: raise ConfigError(f"unknown key '{s}.{k}'" + did_you_mean(k, names).replace("'", f"'{s}.", 1))
             setattr(sec, k, _coerce(f"{s}.{k}", v, getattr(sec, k)))
     return validate(cfg)
 

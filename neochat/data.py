@@ -6,20 +6,17 @@ Docs: https://neochat-ai.github.io/neochat/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #93cc0559
 from __future__ import annotations
-import csv, difflib, html, json, random, re
+import csv, difflib, json, random, re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from fastcore.basics import patch
-from .config import ConfigError, DataConfig, gpt_neo_tokenizer_dir
+from .config import ConfigError, DataSettings
 
 # %% auto #0
 __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'EVAL_SPLITS', 'DataError',
            'parse_guanaco', 'parse_orca', 'parse_messages', 'parse_sharegpt', 'detect_format', 'parse_row', 'read_rows',
-           'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'sample_files', 'shuffle_select', 'load_source',
-           'hold_out', 'mix', 'to_dataset', 'load_conversations', 'render_chat', 'DataStats', 'conversation_stats',
-           'ConversationView', 'show_conversation', 'export_jsonl']
+           'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'asset', 'sample_files', 'shuffle_select',
+           'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations', 'as_conversations', 'export_jsonl']
 
 # %% ../nbs/01_data.ipynb #8544e18f
 class DataError(ValueError):
@@ -261,9 +258,14 @@ HUB = {"guanaco": "timdettmers/openassistant-guanaco", "orca": "Open-Orca/OpenOr
 ORCA_ROWS, ORCA_BUFFER = 10_000, 10_000 # rows streamed from OpenOrca when no limit is given; shuffle buffer size
 EVAL_SPLITS = ("eval", "test", "validation", "valid") # split names taken as a source's own eval split
 
+def asset(name:str # a file name in `neochat/assets`
+         )->Path:
+    "A data file installed with neochat: the bundled sample, and held-out conversations no preset trains on (`unseen_*.jsonl`)."
+    return Path(str(files("neochat")/"assets"/name))
+
 def sample_files()->list:
     "The bundled sample: a guanaco-format and an OpenOrca-format JSON lines file."
-    return [Path(str(files("neochat")/"assets"/n)) for n in ("sample_guanaco.jsonl", "sample_orca.jsonl")]
+    return [asset(n) for n in ("sample_guanaco.jsonl", "sample_orca.jsonl")]
 
 def _is_file(source:str)->bool: return Path(source).suffix.lower() in FILE_TYPES or Path(source).is_file()
 
@@ -370,7 +372,7 @@ def to_dataset(convs:list):
     features = Features({"messages": List({"role": Value("string"), "content": Value("string")})})
     return Dataset.from_dict({"messages": list(convs)}, features=features)
 
-def load_conversations(data:DataConfig, # sources, weights, format, limit, seed, eval_size, eval_limit
+def load_conversations(data:DataSettings, # sources, weights, format, limit, seed, eval_size, eval_limit
                        strict:bool=False # raise `DataError` on the first bad row instead of recording it
                       )->tuple:
     "(`DatasetDict` with `train` and `eval` splits of `messages`, `DataReport`), reproducible for `data.seed`."
@@ -386,156 +388,18 @@ def load_conversations(data:DataConfig, # sources, weights, format, limit, seed,
     report.notes.append(f"Selected {len(train)} train and {len(ev)} eval conversations with seed {data.seed}.")
     return DatasetDict(train=to_dataset(train), eval=to_dataset(ev)), report
 
-# %% ../nbs/01_data.ipynb #706d9c5a
-@lru_cache(maxsize=1)
-def _gpt_neo_tokenizer():
-    "GPT-Neo's tokenizer (offline), carrying neochat's chat template."
-    from transformers import AutoTokenizer
-    from neochat.template import use_chat_template
-    return use_chat_template(AutoTokenizer.from_pretrained(gpt_neo_tokenizer_dir()))
-
-def render_chat(messages:list # a conversation
-               )->str:
-    "A conversation as the text neochat trains on: its chat template applied, `<|endoftext|>` after every reply."
-    return _gpt_neo_tokenizer().apply_chat_template(messages, tokenize=False)
-
-def _conversations(data)->list:
+# %% ../nbs/01_data.ipynb #ff7ab96a
+def as_conversations(data)->list:
     "Conversations from a list of conversations, a list of `messages` rows, a `Dataset` or a `DatasetDict` (its train split)."
     if hasattr(data, "column_names") and isinstance(data.column_names, dict): data = data["train"]
     if hasattr(data, "column_names"): return list(data["messages"])
     return [c["messages"] if isinstance(c, dict) else c for c in data]
 
-# %% ../nbs/01_data.ipynb #0a6c9fcf
-def _describe(v:list)->tuple:
-    import numpy as np
-    if not len(v): return ("–",) * 4
-    return f"{np.mean(v):.1f}", f"{np.median(v):g}", f"{np.percentile(v, 95):.0f}", f"{max(v)}"
-
-_PANELS = {"turns": "turns per conversation", "user_tokens": "tokens per user turn",
-           "assistant_tokens": "tokens per assistant turn", "conversation_tokens": "tokens per conversation (rendered)"}
-
-@dataclass(repr=False)
-class DataStats:
-    "Shape of a set of conversations: turns, characters and GPT-Neo tokens per turn, rendered length against `max_length`."
-    turns:list # user + assistant messages per conversation (system not counted)
-    chars:dict # role -> characters of each message
-    tokens:dict # role -> GPT-Neo tokens of each message
-    conversation_tokens:list # tokens of each rendered conversation
-    with_system:int # conversations with a system message
-    max_length:int = 512 # the trainer's cut-off
-
-    @property
-    def rows(self): return len(self.turns)
-    @property
-    def truncated(self): return sum(t > self.max_length for t in self.conversation_tokens)
-    @property
-    def truncated_share(self): return self.truncated / max(self.rows, 1)
-    @property
-    def tokens_cut_share(self):
-        "Share of all tokens that lie beyond `max_length` and would be cut."
-        return sum(max(0, t - self.max_length) for t in self.conversation_tokens) / max(sum(self.conversation_tokens), 1)
-    @property
-    def system_share(self): return self.with_system / max(self.rows, 1)
-
-# %% ../nbs/01_data.ipynb #b6482478
-@patch
-def table(self:DataStats)->str:
-    "The stats as a Markdown headline and table."
-    rows = [("turns per conversation", self.turns)] + [
-        (f"{what}, {unit}", d.get(role, [])) for role, what in (("user", "user turn"), ("assistant", "assistant turn"), ("system", "system prompt"))
-        for unit, d in (("chars", self.chars), ("tokens", self.tokens))
-    ] + [("conversation, tokens (rendered)", self.conversation_tokens)]
-    head = (f"**{self.rows} conversations**: {self.truncated_share:.1%} longer than {self.max_length} tokens "
-            f"({self.tokens_cut_share:.1%} of all tokens would be cut); a system prompt in {self.system_share:.0%}.")
-    return head + "\n\n| | mean | median | p95 | max |\n|---|--:|--:|--:|--:|\n" + "\n".join(
-        f"| {name} | " + " | ".join(_describe(v)) + " |" for name, v in rows)
-
-@patch
-def _repr_markdown_(self:DataStats): return self.table()
-@patch
-def __repr__(self:DataStats): return self.table()
-
-# %% ../nbs/01_data.ipynb #1cf90880
-def conversation_stats(data, # conversations: a list, a list of `messages` rows, or a `Dataset` with a `messages` column
-                       tokenizer=None, # default: the GPT-Neo tokenizer (offline)
-                       max_length:int=512, # tokens the trainer keeps per conversation
-                       render=render_chat # conversation -> text, to measure the rendered length
-                      )->DataStats:
-    "Turns, characters and tokens per turn (by role), rendered lengths and system-prompt usage of `data`."
-    convs = _conversations(data)
-    tok = tokenizer or _gpt_neo_tokenizer()
-    def ntok(texts): return [len(ids) for ids in tok(texts, add_special_tokens=False, verbose=False)["input_ids"]] if texts else []
-    texts = {r: [m["content"] for c in convs for m in c if m["role"] == r] for r in ("system", "user", "assistant")}
-    return DataStats(turns=[sum(m["role"] != "system" for m in c) for c in convs],
-                     chars={r: [len(t) for t in ts] for r, ts in texts.items()},
-                     tokens={r: ntok(ts) for r, ts in texts.items()},
-                     conversation_tokens=ntok([render(c) for c in convs]),
-                     with_system=sum(any(m["role"] == "system" for m in c) for c in convs), max_length=max_length)
-
-# %% ../nbs/01_data.ipynb #609c9ba9
-@patch
-def _draw(self:DataStats, ax, key:str):
-    "One histogram panel of `_PANELS` on `ax`."
-    import numpy as np
-    v = {"turns": self.turns, "conversation_tokens": self.conversation_tokens}.get(key) or self.tokens.get(key.split("_")[0], [])
-    top = max(v, default=1)
-    if key == "turns": bins = np.arange(0.5, top + 1.5)  # one bar per whole number of turns
-    elif key == "conversation_tokens": bins = np.linspace(0, max(top, self.max_length * 1.1), 40)
-    else: bins = 30
-    ax.hist(v, bins=bins, color="C0", edgecolor="white")
-    ax.set_title(_PANELS[key], fontsize=10); ax.set_ylabel("conversations" if key in ("turns", "conversation_tokens") else "turns")
-    if key == "conversation_tokens":
-        ax.axvline(self.max_length, color="C3", ls="--")
-        ax.text(self.max_length, ax.get_ylim()[1] * 0.92, f"{self.truncated_share:.1%} longer than {self.max_length} ",
-                color="C3", fontsize=9, ha="right")
-
-@patch
-def plot(self:DataStats):
-    "The four histograms in one matplotlib figure."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(8, 4.5), dpi=72, layout="constrained")
-    for ax, key in zip(fig.subplots(2, 2).flat, _PANELS): self._draw(ax, key)
-    return fig
-
-@patch
-def save_plots(self:DataStats, dir:str|Path # folder to write turns.png, user_tokens.png, assistant_tokens.png, conversation_tokens.png
-               )->list:
-    "Each histogram as its own PNG in `dir`; returns the paths."
-    from matplotlib.figure import Figure
-    d = Path(dir); d.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for key in _PANELS:
-        fig = Figure(figsize=(5, 3.2), layout="constrained")
-        self._draw(fig.subplots(), key)
-        fig.savefig(d/f"{key}.png", dpi=100); paths.append(d/f"{key}.png")
-    return paths
-
-# %% ../nbs/01_data.ipynb #1b143dbf
-_COLORS = {"system": "#f1f3f4", "user": "#e8f0fe", "assistant": "#e6f4ea"}
-
-class ConversationView:
-    "A conversation that displays itself: HTML bubbles in a notebook, `role: content` lines as text."
-    def __init__(self, messages:list, title:str=None): self.messages, self.title = messages, title
-    def __repr__(self): return "\n".join(([self.title] if self.title else []) + [f"{m['role']}: {m['content']}" for m in self.messages])
-    def _repr_html_(self):
-        bubble = ('<div style="margin:4px 0;padding:6px 10px;border-radius:8px;background:{bg};color:#202124">'
-                  '<b style="font-size:0.8em">{role}</b><div style="white-space:pre-wrap">{content}</div></div>')
-        title = f"<div><b>{html.escape(self.title)}</b></div>" if self.title else ""
-        return f'<div style="max-width:46em;font-family:sans-serif">{title}' + "".join(
-            bubble.format(bg=_COLORS.get(m["role"], "#fff"), role=m["role"], content=html.escape(m["content"])) for m in self.messages) + "</div>"
-
-def show_conversation(conversation, # a list of messages, or a row with `messages`
-                      title:str=None # shown above the conversation
-                     )->ConversationView:
-    "A conversation that displays nicely in a notebook and as text."
-    return ConversationView(conversation["messages"] if isinstance(conversation, dict) else conversation, title)
-
-# %% ../nbs/01_data.ipynb #ff7ab96a
 def export_jsonl(conversations, # a list of conversations, of `messages` rows, or a `Dataset`
                  path:str|Path # the .jsonl file to write
                 )->Path:
     "Write one `{\"messages\": [...]}` JSON object per line to `path`."
     p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("w", encoding="utf-8") as f:
-        for c in _conversations(conversations): f.write(json.dumps({"messages": list(c)}, ensure_ascii=False) + "\n")
+        for c in as_conversations(conversations): f.write(json.dumps({"messages": list(c)}, ensure_ascii=False) + "\n")
     return p

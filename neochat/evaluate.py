@@ -1,4 +1,4 @@
-"""A report card for every run: loss and perplexity on held-out replies, and how the replies behave (do they stop, leak roles, repeat), base model against fine-tuned, batched and deterministic.
+"""Measuring a run against its base model: loss and perplexity on held-out replies, and how the replies behave (do they stop, leak roles, repeat), batched and deterministic.
 
 Docs: https://neochat-ai.github.io/neochat/evaluation.html.md"""
 
@@ -6,20 +6,18 @@ Docs: https://neochat-ai.github.io/neochat/evaluation.html.md"""
 
 # %% ../nbs/08_evaluation.ipynb #ff0a9502
 from __future__ import annotations
-import argparse, hashlib, json, math, re, statistics, time
-from dataclasses import dataclass, field, asdict
+import hashlib, json, math, re, statistics, time
+from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from fastcore.basics import patch
-from . import __version__
-from .config import GenerationConfig, load_config
+from .config import GenerationSettings, load_config
+from .model import base_lm
 from .template import STOP_STRINGS, tokenize_conversation
 
 # %% auto #0
-__all__ = ['LEAK_RE', 'SHOWCASE_PROMPTS', 'METRICS', 'READING_GUIDE', 'eval_conversations', 'heldout_loss',
-           'prompt_and_reference', 'sampling_kwargs', 'Generated', 'generate_replies', 'leaks_role', 'cut_at_stop',
-           'words', 'repeated_ngrams', 'distinct_n', 'rouge_l', 'score_reply', 'behaviour', 'evaluate_model', 'RunEval',
-           'evaluate_runs', 'evaluate_run', 'Report', 'eval_args', 'eval_command']
+__all__ = ['LEAK_RE', 'SHOWCASE_PROMPTS', 'eval_conversations', 'heldout_loss', 'prompt_and_reference', 'sampling_kwargs',
+           'Generated', 'generate_replies', 'leaks_role', 'cut_at_stop', 'words', 'repeated_ngrams', 'distinct_n',
+           'rouge_l', 'score_reply', 'behaviour', 'evaluate_model', 'RunEval', 'measure_run']
 
 # %% ../nbs/08_evaluation.ipynb #8d057410
 def _load_split(source:str, limit:int)->list:
@@ -44,10 +42,6 @@ def eval_conversations(run_dir, # a run directory; its neochat.toml names its da
     return (convs[:limit] if limit else convs), what
 
 # %% ../nbs/08_evaluation.ipynb #a5000009
-def _lm(model):
-    "The transformers model inside a peft wrapper (LoRA layers still in it, so `disable_adapter` still applies)."
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
 @torch.no_grad()
 def heldout_loss(model, # a causal LM, peft-wrapped or not
                  tokenizer, # carrying the run's chat template
@@ -59,7 +53,7 @@ def heldout_loss(model, # a causal LM, peft-wrapped or not
     items = sorted((t for c in conversations if (t := tokenize_conversation(tokenizer, c, max_length)) is not None),
                    key=lambda t: len(t.input_ids))
     if not items: raise ValueError(f"no assistant tokens within {max_length} tokens in the held-out conversations")
-    lm = _lm(model); head, dev = lm.get_output_embeddings(), next(model.parameters()).device
+    lm = base_lm(model); head, dev = lm.get_output_embeddings(), next(model.parameters()).device
     total, n = 0.0, 0
     for i in range(0, len(items), batch_size):
         b = items[i:i + batch_size]; L = max(len(t.input_ids) for t in b)
@@ -82,7 +76,7 @@ def prompt_and_reference(messages:list # a conversation
     return messages[:last + 1], (messages[last + 1]["content"] if last + 1 < len(messages) else "")
 
 # %% ../nbs/08_evaluation.ipynb #913bf708
-def sampling_kwargs(gen:GenerationConfig # the run's [generation] settings
+def sampling_kwargs(gen:GenerationSettings # the run's [generation] settings
                    )->dict:
     "`generate` arguments for `gen`: sampling with its temperature, top-k, top-p and repetition penalty; greedy at temperature 0."
     if gen.temperature == 0: return dict(do_sample=False, repetition_penalty=gen.repetition_penalty)
@@ -117,7 +111,7 @@ def generate_replies(model, # a causal LM, peft-wrapped or not
                      tokenizer, # carrying the chat template to prompt with
                      prompts:list, # conversations, each ending with a user turn
                      max_new_tokens:int=256,
-                     gen:GenerationConfig=None, # sampling settings; default: neochat's defaults
+                     gen:GenerationSettings=None, # sampling settings; default: neochat's defaults
                      seed:int=0,
                      batch_size:int=16,
                      max_prompt_tokens:int=None, # longer prompts keep their last this many tokens
@@ -125,7 +119,7 @@ def generate_replies(model, # a causal LM, peft-wrapped or not
                     )->list:
     "A `Generated` reply for every prompt, sampled in left-padded batches that stop at EOS; the same for the same seed."
     from tqdm.auto import tqdm
-    gen, eos = gen or GenerationConfig(), tokenizer.eos_token_id
+    gen, eos = gen or GenerationSettings(), tokenizer.eos_token_id
     dev = next(model.parameters()).device
     enc = [tokenizer(tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True),
                      add_special_tokens=False).input_ids[-(max_prompt_tokens or 0):] for p in prompts]
@@ -215,7 +209,7 @@ SHOWCASE_PROMPTS = ["How to keep healthy?", "Can you tell me more about the appl
 def evaluate_model(model, tokenizer, # the model to measure and the tokenizer with the run's chat template
                    conversations:list, # held-out conversations
                    max_new_tokens:int=256,
-                   gen:GenerationConfig=None, # sampling settings; default: neochat's defaults
+                   gen:GenerationSettings=None, # sampling settings; default: neochat's defaults
                    seed:int=0,
                    batch_size:int=16,
                    max_length:int=512, # the run's train.max_length: conversations are cut here for the loss
@@ -248,13 +242,6 @@ class RunEval:
     history:list = field(default_factory=list) # the run's logged train and eval losses
 
 # %% ../nbs/08_evaluation.ipynb #4bdccfb7
-def _check_runs(run_dirs):
-    from neochat.train import TrainingError, is_complete_run
-    if not run_dirs: raise ValueError("give at least one run directory")
-    for d in map(Path, run_dirs):
-        if not d.exists(): raise FileNotFoundError(f"run directory {d} does not exist")
-        if not is_complete_run(d): raise TrainingError(f"{d} is not a complete run (no run.json): its training did not finish")
-
 def _history(run_dir)->list:
     p = Path(run_dir)/"log_history.json"
     h = json.loads(p.read_text()) if p.exists() else []
@@ -263,244 +250,31 @@ def _history(run_dir)->list:
 def _digest(*xs)->str: return hashlib.sha1(json.dumps(xs, sort_keys=True, default=str).encode()).hexdigest()
 
 # %% ../nbs/08_evaluation.ipynb #b567bb86
-def evaluate_runs(run_dirs:list, # complete run directories
-                  data:str=None, # a source to evaluate on; default: each run's own held-out split
-                  limit:int=200, # at most this many held-out conversations (0: all)
-                  max_new_tokens:int=None, # default: each run's generation.max_new_tokens
-                  seed:int=0, # sampling seed: the same seed gives the same report
-                  batch_size:int=16, # prompts per generation batch and conversations per loss batch
-                  device:str=None, # default: the best device present
-                  progress:bool=False # progress bars while generating
-                 ): # returns a `Report`
-    "Measure every run and its base model on held-out conversations, and the showcase prompts: a `Report`."
+def measure_run(run_dir, # a complete run directory
+                conversations:list, # held-out conversations
+                data:str, # where they came from, for the report
+                max_new_tokens:int=None, # default: the run's generation.max_new_tokens
+                seed:int=0, # sampling seed: the same seed gives the same numbers
+                batch_size:int=16, # prompts per generation batch and conversations per loss batch
+                device:str=None, # default: the best device present
+                progress:bool=False, # progress bars while generating
+                bases:dict=None # base measurements already made, by what they depend on; filled in
+               )->RunEval:
+    "Load a run and measure its base model (adapter off) and the fine-tuned model on the same conversations and seed."
     from neochat.train import load_run
-    start = time.time()
-    _check_runs(run_dirs)
-    if limit < 0: raise ValueError(f"limit must be 0 (all) or a positive number, got {limit}")
-    shared = eval_conversations(run_dirs[0], data, limit) if data is not None else None
-    held = [shared or eval_conversations(d, None, limit) for d in run_dirs]  # bad data fails before any model is loaded
-    runs, bases = [], {}
-    for d, (convs, what) in zip(map(Path, run_dirs), held):
-        cfg, summary = load_config(d/"neochat.toml"), json.loads((d/"run.json").read_text())
-        gen = cfg.generation
-        settings = dict(max_new_tokens=max_new_tokens or gen.max_new_tokens, seed=seed, batch_size=batch_size,
-                        max_length=cfg.train.max_length, **sampling_kwargs(gen))
-        model, tok = load_run(d, device=device)
-        kw = dict(max_new_tokens=settings["max_new_tokens"], gen=gen, seed=seed, batch_size=batch_size,
-                  max_length=cfg.train.max_length, progress=progress)
-        key = _digest(summary.get("base_model", cfg.model.name), convs, settings, tok.chat_template)
-        if key not in bases:
-            with model.disable_adapter(): bases[key] = evaluate_model(model, tok, convs, **kw)
-        runs.append(RunEval(d.name, str(d), cfg.model.name, what, settings, bases[key], evaluate_model(model, tok, convs, **kw),
-                            _history(d)))
-        del model
-        if torch.cuda.is_available(): torch.cuda.empty_cache()
-    return Report(runs, round(time.time() - start, 1))
-
-def evaluate_run(run_dir, # a complete run directory
-                 data:str=None, # a source to evaluate on; default: the run's own held-out split
-                 limit:int=200, # at most this many held-out conversations (0: all)
-                 max_new_tokens:int=None, # default: the run's generation.max_new_tokens
-                 seed:int=0,
-                 batch_size:int=16,
-                 **kwargs # `device`, `progress`: see `evaluate_runs`
-                ): # returns a `Report`
-    "Measure one run and its base model: a `Report`."
-    return evaluate_runs([run_dir], data, limit, max_new_tokens, seed, batch_size, **kwargs)
-
-# %% ../nbs/08_evaluation.ipynb #5c64820c
-_pct = lambda v: f"{v:.0%}"
-METRICS = [ # key, label on the card, which way is better, format
-    ("loss", "loss (assistant tokens)", "lower", "{:.3f}".format),
-    ("perplexity", "perplexity", "lower", lambda v: f"{v:,.1f}" if v < 1e6 else f"{v:.2e}"),
-    ("stop_rate", "stop rate (EOS or stop string)", "higher", _pct),
-    ("eos_rate", "ended with EOS", "higher", _pct),
-    ("leakage_rate", "role leakage", "lower", _pct),
-    ("truncation_rate", "truncated at max_new_tokens", "lower", _pct),
-    ("repeated_4grams", "repeated 4-grams", "lower", _pct),
-    ("distinct_2", "distinct-2", "higher", "{:.2f}".format),
-    ("length_median", "reply length, median tokens", None, "{:g}".format),
-    ("length_p90", "reply length, 90th percentile", None, "{:g}".format),
-    ("rouge_l", "ROUGE-L vs reference (weak proxy)", "higher", "{:.3f}".format),
-]
-
-def _metrics(side:dict)->dict: return {k: side.get(k) for k, *_ in METRICS}
-
-def _mark(tuned, base, better):
-    if better is None or tuned is None or base is None or math.isclose(tuned, base, abs_tol=1e-9): return ""
-    return " ✓" if (tuned < base) == (better == "lower") else " ✗"
-
-def _cell(text:str, n:int=None)->str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
-    return text if n is None or len(text) <= n else text[:n - 1] + "…"
-
-# %% ../nbs/08_evaluation.ipynb #7307cd2b
-@dataclass
-class Report:
-    "The report card of one or more runs, each measured against its base model."
-    runs:list # `RunEval`s
-    seconds:float # wall time of the whole evaluation
-    showcase_prompts:list = field(default_factory=lambda: list(SHOWCASE_PROMPTS))
-
-    def columns(self)->list:
-        "[(label, measurements, base measurements or None)]: one base column per distinct base result, then each run."
-        cols, bases = [], [r.base for r in self.runs]
-        shared = all(_metrics(b) == _metrics(bases[0]) and b["showcase"] == bases[0]["showcase"] for b in bases)
-        for i, r in enumerate(self.runs):
-            if i == 0 or not shared: cols.append(("base" if shared else f"base ({r.name})", r.base, None))
-            cols.append((r.name, r.tuned, r.base))
-        return cols
-
-    def card(self)->str:
-        "The metrics table as markdown: base and fine-tuned side by side, ✓/✗ where a run moved the right/wrong way."
-        cols = self.columns()
-        rows = [f"| metric | {' | '.join(c[0] for c in cols)} |", "|---" * (len(cols) + 1) + "|"]
-        for k, label, better, fmt in METRICS:
-            cells = [("–" if side.get(k) is None else fmt(side[k])) + (_mark(side.get(k), base.get(k), better) if base else "")
-                     for _, side, base in cols]
-            rows.append(f"| {label} | {' | '.join(cells)} |")
-        return "\n".join(rows)
-
-    def header(self)->str:
-        r, s = self.runs[0], self.runs[0].settings
-        uniq = lambda xs: ", ".join(dict.fromkeys(map(str, xs)))
-        return (f"**neochat report card**: {', '.join(f'`{x.name}`' for x in self.runs)} on {r.tuned['prompts']} held-out "
-                f"prompts from {uniq(x.data for x in self.runs)}; base model `{uniq(x.base_model for x in self.runs)}`; "
-                f"up to {s['max_new_tokens']} new tokens, seed {s['seed']}; {self.seconds:g} s")
-
-    def showcase_table(self, n:int=None)->str:
-        "The showcase prompts answered by the base model(s) and each run, as a markdown table (replies cut at `n` characters)."
-        cols = [c for c in self.columns()]
-        rows = [f"| prompt | {' | '.join(c[0] for c in cols)} |", "|---" * (len(cols) + 1) + "|"]
-        for i, q in enumerate(self.showcase_prompts):
-            rows.append(f"| {q} | " + " | ".join(_cell(side["showcase"][i], n) or "*(empty)*" for _, side, _ in cols) + " |")
-        return "\n".join(rows)
-
-    def _repr_markdown_(self): return f"{self.header()}\n\n{self.card()}\n\n{self.showcase_table(80)}"
-    def __repr__(self): return f"{self.header()}\n\n{self.card()}"
-
-# %% ../nbs/08_evaluation.ipynb #e38aae32
-@patch
-def to_dict(self:Report)->dict:
-    return dict(neochat=__version__, seconds=self.seconds, showcase_prompts=self.showcase_prompts, runs=[asdict(r) for r in self.runs])
-
-@patch
-def to_json(self:Report, path=None # write the JSON here too
-           )->str:
-    "The report as JSON (every number and reply); written to `path` when given."
-    s = json.dumps(self.to_dict(), indent=1, ensure_ascii=False)
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); Path(path).write_text(s, encoding="utf-8")
-    return s
-
-@patch(cls_method=True)
-def from_json(cls:Report, path): # returns a `Report`
-    "A `Report` read back from `to_json`'s file."
-    d = json.loads(Path(path).read_text(encoding="utf-8"))
-    return cls([RunEval(**r) for r in d["runs"]], d["seconds"], d["showcase_prompts"])
-
-# %% ../nbs/08_evaluation.ipynb #ba96ec6b
-@patch
-def plot_losses(self:Report):
-    "The runs' train and eval loss curves side by side, with this evaluation's held-out losses as dashed lines."
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(self.runs), figsize=(4.2 * len(self.runs) + 1, 3.4), dpi=100, sharey=True, squeeze=False)
-    for ax, r in zip(axes[0], self.runs):
-        for key, label, style in (("loss", "train loss", "-"), ("eval_loss", "eval loss", "o-")):
-            pts = [(h["step"], h[key]) for h in r.history if key in h and math.isfinite(h[key])]
-            if pts: ax.plot(*zip(*pts), style, label=label, markersize=3)
-        ax.axhline(r.base["loss"], color="gray", ls="--", lw=1, label="this evaluation: base")
-        ax.axhline(r.tuned["loss"], color="green", ls="--", lw=1, label="this evaluation: fine-tuned")
-        ax.set_title(r.name); ax.set_xlabel("step"); ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("loss (assistant tokens)"); axes[0][-1].legend(fontsize=7)
-    fig.tight_layout(); plt.close(fig)
-    return fig
-
-@patch
-def plot_metrics(self:Report):
-    "Loss, behaviour rates and reply lengths, base against each fine-tuned run."
-    import matplotlib.pyplot as plt, numpy as np
-    cols = self.columns()
-    rates = [("stop_rate", "stop"), ("eos_rate", "EOS"), ("leakage_rate", "leakage"), ("truncation_rate", "truncated"),
-             ("repeated_4grams", "rep. 4-grams"), ("distinct_2", "distinct-2")]
-    fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(13, 3.6), dpi=100, gridspec_kw=dict(width_ratios=[1, 3, 1.4]))
-    colors = [("gray" if base is None else f"C{i}") for i, (_, _, base) in enumerate(cols)]
-    a0.bar(range(len(cols)), [side["loss"] for _, side, _ in cols], color=colors)
-    a0.set_xticks(range(len(cols)), [c[0] for c in cols], rotation=20, fontsize=8); a0.set_title("held-out loss")
-    w = 0.8 / len(cols)
-    for i, (label, side, _) in enumerate(cols):
-        a1.bar(np.arange(len(rates)) + i * w, [side.get(k) or 0 for k, _ in rates], w, label=label, color=colors[i],
-               alpha=0.6 if colors[i] == "gray" else 1)
-    a1.set_xticks(np.arange(len(rates)) + w * (len(cols) - 1) / 2, [l for _, l in rates], fontsize=8)
-    a1.set_ylim(0, 1.05); a1.set_title("reply behaviour (share of replies)"); a1.legend(fontsize=7)
-    a2.boxplot([[s["tokens"] for s in side["replies"]] for _, side, _ in cols])
-    a2.set_xticks(range(1, len(cols) + 1), [c[0] for c in cols], rotation=20, fontsize=8); a2.set_title("reply length (tokens)")
-    fig.tight_layout(); plt.close(fig)
-    return fig
-
-# %% ../nbs/08_evaluation.ipynb #679c42ad
-@patch
-def to_markdown(self:Report, path=None, # write the markdown here, and the plots as PNG next to it
-                examples:int=3 # held-out replies shown per run
-               )->str:
-    "The report as a markdown document; with `path`, written there with its two plots beside it."
-    parts = [f"# neochat evaluation\n\n{self.header()}\n\n{self.card()}\n\n{READING_GUIDE}"]
-    if path is not None:
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix, fig in (("losses", self.plot_losses()), ("metrics", self.plot_metrics())):
-            fig.savefig(path.with_name(f"{path.stem}_{suffix}.png"))
-            parts.append(f"![{suffix}]({path.stem}_{suffix}.png)")
-    parts.append(f"## Showcase prompts\n\n{self.showcase_table(300)}")
-    for r in self.runs:
-        ex = [f"| {_cell(b['prompt'], 120)} | {_cell(b['raw'], 200)}{' ⚠ leak' if b['leaked'] else ''} | "
-              f"{_cell(t['raw'], 200)}{' ⚠ leak' if t['leaked'] else ''} |"
-              for b, t in list(zip(r.base["replies"], r.tuned["replies"]))[:examples]]
-        parts.append(f"## Held-out replies: `{r.name}` (raw, as generated)\n\n| prompt | base | {r.name} |\n|---|---|---|\n" + "\n".join(ex))
-    parts.append("Settings: " + ", ".join(f"{k}={v}" for k, v in self.runs[0].settings.items()) + ". Seconds: " +
-                 ", ".join(f"{r.name} base {r.base['seconds']:g}, fine-tuned {r.tuned['seconds']:g}" for r in self.runs) + ".")
-    md = "\n\n".join(parts) + "\n"
-    if path is not None: path.write_text(md, encoding="utf-8")
-    return md
-
-@patch
-def save(self:Report, path # REPORT.json; REPORT.md and the plots go beside it
-        )->tuple:
-    "Write the report as JSON and as markdown with plots: (json path, markdown path)."
-    path = Path(path)
-    self.to_json(path)
-    self.to_markdown(path.with_suffix(".md"))
-    return path, path.with_suffix(".md")
-
-# %% ../nbs/08_evaluation.ipynb #07e7bbd1
-READING_GUIDE = """**How to read it.** Each fine-tuned column is the base model plus the run's adapter, measured on the \
-same held-out conversations with the same seed; ✓ marks a number that moved the right way from the base, ✗ the wrong \
-way. A good fine-tune of GPT-Neo shows: **lower loss and perplexity** on the held-out replies (it predicts real \
-answers better); **stop rate up**, most of it **ended with EOS** (it learned where a reply ends, so the chat is not \
-cut off at the token limit), and **truncation down** with it; **role leakage near 0%** (it does not write the user's \
-next turn or a `### Human:` marker: a high number means it was trained on whole conversations, the original's \
-OpenOrca fault); **repeated 4-grams down** and **distinct-2 up** (no looping sentences). Reply length should look like \
-a reply, not pile up at max_new_tokens. ROUGE-L against the reference is a weak proxy: it moves a little with \
-quality and a lot with wording; use it only to spot a model that ignores the question. Numbers from different data, \
-seeds or max_new_tokens are not comparable."""
-
-# %% ../nbs/08_evaluation.ipynb #8ef603c3
-def eval_args(p:argparse.ArgumentParser):
-    "Options of `neochat eval`."
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="one or more complete run directories, compared side by side")
-    p.add_argument("--data", metavar="SOURCE", help="held-out data: sample, guanaco, orca, a hub id or a file "
-                                                    "(default: each run's own held-out split)")
-    p.add_argument("--limit", type=int, default=200, metavar="N", help="evaluate on at most N conversations (default 200, 0: all)")
-    p.add_argument("--max-new-tokens", type=int, metavar="N", help="reply budget (default: the run's generation.max_new_tokens)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="prompts per generation batch (default 16)")
-    p.add_argument("--output", metavar="REPORT.json", help="where to write the report (default: RUN_DIR/eval/report.json); "
-                                                           "REPORT.md and its plots go beside it")
-
-def eval_command(args:argparse.Namespace)->int:
-    "Measure runs against their base model: loss, stop rate, role leakage, repetition; a report card as JSON and markdown."
-    if args.limit < 0: raise ValueError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
-    if args.max_new_tokens is not None and args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be positive, got {args.max_new_tokens}")
-    if args.batch_size < 1: raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
-    report = evaluate_runs(args.run_dirs, args.data, args.limit, args.max_new_tokens, args.seed, args.batch_size, progress=True)
-    js, md = report.save(args.output or Path(args.run_dirs[0])/"eval"/"report.json")
-    print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)")
-    return 0
+    d = Path(run_dir)
+    cfg, summary = load_config(d/"neochat.toml"), json.loads((d/"run.json").read_text())
+    gen, bases = cfg.generation, {} if bases is None else bases
+    settings = dict(max_new_tokens=max_new_tokens or gen.max_new_tokens, seed=seed, batch_size=batch_size,
+                    max_length=cfg.train.max_length, **sampling_kwargs(gen))
+    model, tok = load_run(d, device=device)
+    kw = dict(max_new_tokens=settings["max_new_tokens"], gen=gen, seed=seed, batch_size=batch_size,
+              max_length=cfg.train.max_length, progress=progress)
+    key = _digest(summary.get("base_model", cfg.model.name), conversations, settings, tok.chat_template)
+    if key not in bases:
+        with model.disable_adapter(): bases[key] = evaluate_model(model, tok, conversations, **kw)
+    res = RunEval(d.name, str(d), cfg.model.name, data, settings, bases[key], evaluate_model(model, tok, conversations, **kw),
+                  _history(d))
+    del model
+    if torch.cuda.is_available(): torch.cuda.empty_cache()
+    return res

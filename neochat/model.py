@@ -6,30 +6,41 @@ Docs: https://neochat-ai.github.io/neochat/lora_setup.html.md"""
 
 # %% ../nbs/04_lora_setup.ipynb #1cf15cfc
 from __future__ import annotations
-import os, importlib.util
+import os, importlib.util, warnings
 from pathlib import Path
 import torch
-from .config import ModelConfig, LoraSettings, ConfigError, neochat_home, gpt_neo_tokenizer_dir
-from .template import use_chat_template
+from .config import ModelSettings, LoraSettings, ConfigError, neochat_home
+from .template import use_chat_template, gpt_neo_chat_tokenizer
 
 # %% auto #0
-__all__ = ['TINY_VERSION', 'LORA_PRESETS', 'tiny_gpt_neo_config', 'tiny_model_dir', 'resolve_model_name', 'load_tokenizer',
-           'pick_device', 'pick_precision', 'weights_dtype', 'set_attention', 'load_base_model', 'linear_layer_names',
-           'module_names', 'lora_targets', 'check_lora_targets', 'add_lora', 'parameter_counts']
+__all__ = ['TINY_GPT_NEO', 'TINY_VERSION', 'LORA_PRESETS', 'gpt_neo_config', 'tiny_gpt_neo_config', 'tiny_model_dir',
+           'resolve_model_name', 'load_tokenizer', 'pick_device', 'pick_precision', 'weights_dtype', 'set_attention',
+           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'check_lora_targets', 'add_lora',
+           'base_lm', 'parameter_counts']
 
 # %% ../nbs/04_lora_setup.ipynb #3262c715
-TINY_VERSION = 2
+def gpt_neo_config(hidden_size:int, # width
+                   num_layers:int, # transformer blocks, alternating global and local attention
+                   num_heads:int, # attention heads
+                   **kwargs # any other `GPTNeoConfig` setting
+                  ):
+    "A `GPTNeoConfig` with GPT-Neo's layout (50,257 tokens, 2,048 positions, global/local layers, window 256) at the given size."
+    from transformers import GPTNeoConfig
+    return GPTNeoConfig(**{**dict(vocab_size=50257, max_position_embeddings=2048, window_size=256, bos_token_id=50256,
+                                  eos_token_id=50256, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
+                                  attention_types=[[["global", "local"], num_layers // 2]]), **kwargs})
+
+TINY_GPT_NEO = dict(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=256, tie_word_embeddings=False)
+TINY_VERSION = 2 # bump when the tiny model's weights change, so caches built before are not reused
 
 def tiny_gpt_neo_config():
     "The config of neochat's tiny GPT-Neo: the real layout (global + local layers, window 256) at width 64."
-    from transformers import GPTNeoConfig
-    return GPTNeoConfig(vocab_size=50257, max_position_embeddings=2048, hidden_size=64, num_layers=2,
-                        attention_types=[[["global", "local"], 1]], num_heads=4, intermediate_size=256,
-                        window_size=256, bos_token_id=50256, eos_token_id=50256, tie_word_embeddings=False)
+    return gpt_neo_config(**TINY_GPT_NEO)
 
+# %% ../nbs/04_lora_setup.ipynb #5d164b29
 def tiny_model_dir()->Path:
     "A folder holding the tiny GPT-Neo (seeded random weights) and the GPT-Neo tokenizer; built on first use."
-    from transformers import GPTNeoForCausalLM, AutoTokenizer
+    from transformers import GPTNeoForCausalLM
     d = neochat_home()/f"tiny-gpt-neo-v{TINY_VERSION}"
     if not (d/"config.json").exists():
         tmp = d.with_name(d.name + f".tmp{os.getpid()}")
@@ -37,7 +48,7 @@ def tiny_model_dir()->Path:
             torch.manual_seed(0)
             model = GPTNeoForCausalLM(tiny_gpt_neo_config())
         model.save_pretrained(tmp)
-        use_chat_template(AutoTokenizer.from_pretrained(gpt_neo_tokenizer_dir())).save_pretrained(tmp)
+        gpt_neo_chat_tokenizer().save_pretrained(tmp)
         if not d.exists(): tmp.rename(d)
     return d
 
@@ -89,12 +100,12 @@ def set_attention(model, mode:str="auto" # auto|sdpa|eager
     return enable_fast_attention(model, enable=mode != "eager")
 
 # %% ../nbs/04_lora_setup.ipynb #d826bd48
-def load_base_model(cfg:ModelConfig=None, # the model section of a `Config`
+def load_base_model(cfg:ModelSettings=None, # the model section of a `Config`
                     device:str=None # default: `pick_device()`
                    ):
     "The base causal LM of `cfg`, on `device`, in the precision `cfg` asks for, with the attention it asks for."
     from transformers import AutoModelForCausalLM
-    cfg = cfg or ModelConfig(name="tiny")
+    cfg = cfg or ModelSettings(name="tiny")
     device = device or pick_device()
     precision = pick_precision(cfg.precision, device)
     kw = dict(dtype=weights_dtype(precision))
@@ -137,7 +148,7 @@ def lora_targets(targets:list, # module names and/or presets
     return out
 
 # %% ../nbs/04_lora_setup.ipynb #14264cf4
-def check_lora_targets(cfg:ModelConfig, # the model whose layers are checked
+def check_lora_targets(cfg:ModelSettings, # the model whose layers are checked
                        lora:LoraSettings # the adapter's settings
                       )->list:
     "The expanded LoRA target names for `cfg`'s model, checked without loading any weights."
@@ -164,7 +175,13 @@ def add_lora(model, lora:LoraSettings=None # the adapter's settings
     pcfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
                       bias="none", task_type="CAUSAL_LM",
                       modules_to_save=list(lora.modules_to_save) or None)
-    return get_peft_model(model, pcfg)
+    with warnings.catch_warnings():  # peft asks transformers a deprecated question (is_gradient_checkpointing): not the user's to act on
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*is_gradient_checkpointing")
+        return get_peft_model(model, pcfg)
+
+def base_lm(model):
+    "The transformers model inside a peft wrapper (its LoRA layers still in it, so `disable_adapter` still applies), or `model`."
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 # %% ../nbs/04_lora_setup.ipynb #54251623
 def parameter_counts(model)->dict:

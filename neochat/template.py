@@ -8,10 +8,11 @@ Docs: https://neochat-ai.github.io/neochat/template.html.md"""
 from __future__ import annotations
 import html
 from dataclasses import dataclass
+from .config import gpt_neo_tokenizer_dir
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'use_chat_template', 'TokenizedConversation',
-           'tokenize_conversation', 'LabelView', 'label_inspector', 'check_template']
+__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'use_chat_template', 'gpt_neo_chat_tokenizer',
+           'TokenizedConversation', 'tokenize_conversation', 'LabelView', 'label_inspector', 'check_template']
 
 # %% ../nbs/03_template.ipynb #ca58215d
 CHAT_TEMPLATE = (
@@ -34,6 +35,12 @@ def use_chat_template(tokenizer):
     tokenizer.chat_template = CHAT_TEMPLATE
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+# %% ../nbs/03_template.ipynb #095d5648
+def gpt_neo_chat_tokenizer():
+    "GPT-Neo's tokenizer, made offline, carrying neochat's chat template (a new one each call)."
+    from transformers import AutoTokenizer
+    return use_chat_template(AutoTokenizer.from_pretrained(gpt_neo_tokenizer_dir()))
 
 # %% ../nbs/03_template.ipynb #864efa36
 @dataclass

@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #f53381c7
 from __future__ import annotations
-import contextlib, copy, hashlib, io, json, math, os, shutil, time
+import contextlib, copy, hashlib, io, json, math, os, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -15,8 +15,8 @@ from . import __version__
 from .config import Config, ConfigError, get_preset, neochat_home, save_config, load_config, validate
 from .template import tokenize_conversation, check_template
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
-from .model import (load_tokenizer, load_base_model, add_lora, check_lora_targets, pick_device, pick_precision,
-                           parameter_counts, resolve_model_name)
+from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, pick_device,
+                           pick_precision, parameter_counts, resolve_model_name, set_attention, weights_dtype)
 
 # %% auto #0
 __all__ = ['MIN_SUPERVISED_TOKENS', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config', 'packing_collator',
@@ -85,7 +85,8 @@ def sft_config(cfg:Config, # the run's config
         output_dir=str(Path(run_dir)/"checkpoints"), seed=t.seed, data_seed=t.seed, report_to="none",
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
         gradient_accumulation_steps=t.grad_accum, optim=t.optimizer, learning_rate=t.learning_rate,
-        max_steps=t.max_steps, warmup_steps=t.warmup_ratio, lr_scheduler_type=t.lr_scheduler,
+        max_steps=t.max_steps, lr_scheduler_type=t.lr_scheduler,
+        warmup_steps=t.warmup_ratio, # (not a typo: transformers 5 reads a warmup_steps below 1 as a share of max_steps)
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=pick_device() == "cpu",
         activation_checkpointing=t.gradient_checkpointing, # transformers 5's name for gradient checkpointing
         max_length=t.max_length, truncation_mode="keep_start", assistant_only_loss=True, completion_only_loss=False,
@@ -116,27 +117,29 @@ def use_compile(cfg:Config, device:str)->bool:
     return cfg.train.compile == "on" or (cfg.train.compile == "auto" and device == "cuda" and not cfg.model.load_in_4bit)
 
 # %% ../nbs/05_training.ipynb #41cba959
-def plot_history(history:list, # the trainer's `log_history`
-                 title:str="neochat training"):
+def plot_history(history:list, # the trainer's `log_history` (or `log_history.json`)
+                 title:str="neochat training",
+                 ax=None # draw on these matplotlib axes (e.g. one panel of a report); default: a new figure
+                ):
     "A matplotlib figure of training and eval loss by step."
-    import matplotlib
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    from matplotlib.figure import Figure
+    fig = ax.figure if ax is not None else Figure(figsize=(6.4, 3.6), dpi=100, layout="tight")
+    ax = ax if ax is not None else fig.subplots()
     for key, label, style in (("loss", "train loss", "-"), ("eval_loss", "eval loss", "o-")):
         pts = [(h["step"], h[key]) for h in history if key in h and math.isfinite(h[key])]
         if pts: ax.plot(*zip(*pts), style, label=label, markersize=4)
     ax.set_xlabel("step"); ax.set_ylabel("loss (assistant tokens)"); ax.set_title(title)
     ax.grid(alpha=0.3)
-    if ax.lines: ax.legend()
-    fig.tight_layout()
-    plt.close(fig)
+    if ax.lines: ax.legend(fontsize=8)
     return fig
 
 # %% ../nbs/05_training.ipynb #0586a280
-def _in_notebook():
+def _in_notebook()->bool:
+    "Is this a notebook kernel (Jupyter, Colab), whose display can redraw a plot in place?"
     try: from IPython import get_ipython
     except ImportError: return False
-    return get_ipython() is not None
+    ip = get_ipython()
+    return ip is not None and "IPKernelApp" in ip.config
 
 class LossPlot(TrainerCallback):
     "Redraw the loss plot at every log step (in place, in a notebook) and save it to `path` at the end."
@@ -215,10 +218,20 @@ class TrainResult:
 
     def plot(self): return plot_history(self.history)
 
-    def _repr_markdown_(self):
+    def __repr__(self):
         s = self.summary
-        rows = "\n".join(f"| {k} | {v} |" for k, v in s.items() if not isinstance(v, (dict, list)))
-        return f"**Run** `{self.run_dir}`\n\n| | |\n|---|---|\n{rows}"
+        return f"TrainResult({Path(self.run_dir).name}: {s['steps']} steps, eval loss {s['first_eval_loss']} -> {s['final_eval_loss']})"
+
+    def _repr_markdown_(self):
+        s, n = self.summary, lambda v: "–" if v is None else f"{v:.3f}"
+        rows = [("steps", f"{s['steps']} in {s['seconds']:.0f} s on {s['device']} ({s['precision']})"),
+                ("trainable parameters", f"{s['trainable_params']:,} of {s['total_params']:,}"),
+                ("conversations", f"{s['train_conversations']} train, {s['eval_conversations']} eval "
+                                  f"({s['truncated_conversations']} cut, {s['dropped_conversations']} dropped)"),
+                ("eval loss", f"{n(s['first_eval_loss'])} before, {n(s['final_eval_loss'])} after"),
+                ("eval perplexity", "–" if s["final_eval_perplexity"] is None else f"{s['final_eval_perplexity']:,.1f}"),
+                ("last train loss", n(s["final_train_loss"]))]
+        return f"**Run** `{Path(self.run_dir).name}`\n\n| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 # %% ../nbs/05_training.ipynb #71e13321
 def _check_output(run_dir:Path, resume:bool):
@@ -240,6 +253,34 @@ def _summary(trainer, prep, precision, device, counts, started, first_eval):
                 seconds=round(time.time() - started, 1))
 
 # %% ../nbs/05_training.ipynb #412514c0
+def _load_data(cfg:Config, data=None):
+    "The run's tokenizer, and its conversations (from `cfg.data` unless given) tokenized and counted, with a summary printed."
+    from neochat.data import load_conversations
+    if data is None: data, report = load_conversations(cfg.data); print(report.summary())
+    tokenizer = load_tokenizer(cfg.model.name)
+    prep = prepare_data(data, tokenizer, cfg.train.max_length)
+    print(prep.summary())
+    return tokenizer, prep
+
+def _load_model(cfg:Config, tokenizer, device:str, precision:str):
+    "The base model with a fresh adapter (compiled where `cfg` asks), its counts, and the collator that batches for it."
+    model = add_lora(load_base_model(cfg.model, device), cfg.lora)
+    counts, compiled = parameter_counts(model), use_compile(cfg, device)
+    collator = packing_collator(cfg, model, tokenizer, compiled)
+    if compiled: compile_blocks(model, dynamic=None)  # the number of packed rows varies: let it be a dynamic size
+    print(f"{cfg.model.name} on {device} in {precision}: {counts['trainable']:,} trainable of {counts['total']:,} parameters; "
+          f"packing {'on' if collator else 'off'}, compile {'on' if compiled else 'off'}")
+    return model, counts, collator, compiled
+
+def _nan_stop(run_dir:Path, guard:NanGuard):
+    "After the guard stopped a run: remove checkpoints taken after the last finite loss, and raise saying what is left."
+    for p in (run_dir/"checkpoints").glob("checkpoint-*"):
+        if int(p.name.split("-")[-1]) > guard.last_good_step: shutil.rmtree(p)
+    good = last_checkpoint(run_dir)
+    raise TrainingError(f"loss became NaN or infinite by step {guard.bad_step}; training stopped. "
+                        + (f"Last good checkpoint: {good}" if good else "No checkpoint was saved before it"))
+
+# %% ../nbs/05_training.ipynb #1926336f
 def train(cfg:Config=None, # the run's config; default: the `tiny` preset
           resume:bool=False, # continue the run in cfg.train.output_dir from its last checkpoint
           data=None, # a DatasetDict of `messages` to use instead of cfg.data's sources
@@ -248,24 +289,14 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
          )->TrainResult:
     "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory."
     from trl import SFTTrainer
-    from neochat.data import load_conversations
     cfg = validate(cfg or get_preset("tiny"))
     run_dir = Path(cfg.train.output_dir)
     _check_output(run_dir, resume)
     check_lora_targets(cfg.model, cfg.lora)
-    if data is None: data, report = load_conversations(cfg.data); print(report.summary())
-    tokenizer = load_tokenizer(cfg.model.name)
-    prep = prepare_data(data, tokenizer, cfg.train.max_length)
-    print(prep.summary())
+    tokenizer, prep = _load_data(cfg, data)
     device = pick_device(); precision = pick_precision(cfg.model.precision, device)
     started = time.time()
-    model = add_lora(load_base_model(cfg.model, device), cfg.lora)
-    counts = parameter_counts(model)
-    compiled = use_compile(cfg, device)
-    collator = packing_collator(cfg, model, tokenizer, compiled)
-    if compiled: compile_blocks(model, dynamic=None)  # the number of packed rows varies: let it be a dynamic size
-    print(f"{cfg.model.name} on {device} in {precision}: {counts['trainable']:,} trainable of {counts['total']:,} parameters; "
-          f"packing {'on' if collator else 'off'}, compile {'on' if compiled else 'off'}")
+    model, counts, collator, compiled = _load_model(cfg, tokenizer, device, precision)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir/"neochat.toml")
     guard = NanGuard()
@@ -274,17 +305,10 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
                          callbacks=[guard, LossPlot(run_dir/"loss.png", live_plot), *(callbacks or [])])
     trainer.neochat_cfg = cfg
     ckpt = last_checkpoint(run_dir) if resume else None
-    first_eval = None
-    if ckpt is None and prep.eval is not None: first_eval = trainer.evaluate()["eval_loss"]
+    first_eval = trainer.evaluate()["eval_loss"] if ckpt is None and prep.eval is not None else None
     trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
-    if guard.bad_step is not None:
-        for p in (run_dir/"checkpoints").glob("checkpoint-*"):
-            if int(p.name.split("-")[-1]) > guard.last_good_step: shutil.rmtree(p)
-        good = last_checkpoint(run_dir)
-        raise TrainingError(f"loss became NaN or infinite by step {guard.bad_step}; training stopped. "
-                            + (f"Last good checkpoint: {good}" if good else "No checkpoint was saved before it"))
-    if first_eval is None:
-        first_eval = next((x["eval_loss"] for x in trainer.state.log_history if "eval_loss" in x), None)
+    if guard.bad_step is not None: _nan_stop(run_dir, guard)
+    if first_eval is None: first_eval = next((x["eval_loss"] for x in trainer.state.log_history if "eval_loss" in x), None)
     summary = dict(_summary(trainer, prep, precision, device, counts, started, first_eval), packing=collator is not None,
                    compiled=compiled)
     save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary)
@@ -298,7 +322,6 @@ def load_run(run_dir, # a complete run directory
     "The fine-tuned model (adapter on its base) and the run's tokenizer, ready to generate."
     from peft import AutoPeftModelForCausalLM
     from transformers import AutoTokenizer
-    from neochat.model import set_attention, weights_dtype
     run_dir = Path(run_dir)
     if not run_dir.exists(): raise FileNotFoundError(f"run directory {run_dir} does not exist")
     if not is_complete_run(run_dir):
@@ -306,10 +329,12 @@ def load_run(run_dir, # a complete run directory
     cfg = load_config(run_dir/"neochat.toml")
     device = device or pick_device()
     precision = pick_precision(cfg.model.precision, device)
-    model = AutoPeftModelForCausalLM.from_pretrained(run_dir, dtype=weights_dtype(precision) if precision != "fp16" else torch.float16)
+    with warnings.catch_warnings():  # peft asks transformers a deprecated question (is_gradient_checkpointing): not the user's to act on
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*is_gradient_checkpointing")
+        model = AutoPeftModelForCausalLM.from_pretrained(run_dir, dtype=weights_dtype(precision) if precision != "fp16" else torch.float16)
     if merged: model = model.merge_and_unload()
     model.to(device).eval()
-    set_attention(model.get_base_model() if hasattr(model, "get_base_model") else model, cfg.model.attention)
+    set_attention(base_lm(model), cfg.model.attention)
     tokenizer = AutoTokenizer.from_pretrained(run_dir)
     check_template(tokenizer)
     return model, tokenizer

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses, html, sys, threading, time
 import ipywidgets as W
 from fastcore.basics import patch
-from .chat import ChatSession, SAMPLING_PRESETS, sampling_preset
+from .config import SAMPLING_PRESETS, sampling_preset
+from .chat import ChatSession
 
 # %% auto #0
 __all__ = ['LABELS', 'CSS', 'in_colab', 'message_html', 'ChatWidget']
@@ -73,9 +74,9 @@ class ChatWidget(W.VBox):
         self.clear_button = _button("Clear", "neochat-clear", "start a new conversation")
         self.status = W.HTML("Ready.").add_class("neochat-status")
         self.settings = self._settings_panel()
-        for b, f in ((self.send_button, self.send), (self.stop_button, self.stop), (self.retry_button, self.retry),
-                     (self.undo_button, self.undo), (self.continue_button, self.continue_reply), (self.clear_button, self.clear)):
-            b.on_click(lambda _, f=f: f())
+        for b, action in ((self.send_button, "send"), (self.stop_button, "stop"), (self.retry_button, "retry"),
+                          (self.undo_button, "undo"), (self.continue_button, "continue_reply"), (self.clear_button, "clear")):
+            b.on_click(lambda _, action=action: getattr(self, action)())  # each action is a method, defined below
         buttons = W.HBox([self.stop_button, self.retry_button, self.undo_button, self.continue_button, self.clear_button])
         super().__init__([W.HTML(CSS), self.chat, W.HBox([self.input, self.send_button]), buttons, self.status, self.settings], **kwargs)
         self.add_class("neochat")
@@ -196,23 +197,34 @@ def send(self:ChatWidget, text:str=None # default: the input box's text
     if system != self.session.system: self.session.system = system
     self._start(lambda: self.session.stream(text), self.session.turns + [{"role": "user", "content": text}], restore=text)
 
+# %% ../nbs/07_chat_widget.ipynb #9f56ce02
+@patch
+def wait(self:ChatWidget, timeout:float=None)->bool:
+    "Wait for the reply being generated; True when none is running."
+    if self._worker is not None: self._worker.join(timeout)
+    return not self._running
+
+# %% ../nbs/07_chat_widget.ipynb #176b1c2f
 @patch
 def stop(self:ChatWidget):
     "Stop the reply being generated; what was said is kept."
     if self._running: self.session.stop(); self._set_status("Stopping…")
 
+# %% ../nbs/07_chat_widget.ipynb #d171c608
 @patch
 def retry(self:ChatWidget):
     "A new reply to the last message, in place of the last reply."
     if self._running or not self.session.turns or self.session.turns[-1]["role"] != "assistant": return
     self._start(self.session.stream_retry, self.session.turns[:-1])
 
+# %% ../nbs/07_chat_widget.ipynb #5be31f85
 @patch
 def continue_reply(self:ChatWidget):
     "Extend the last reply."
     if self._running or not self.session.turns or self.session.turns[-1]["role"] != "assistant": return
     self._start(self.session.stream_continue, self.session.turns[:-1], prefix=self.session.turns[-1]["content"])
 
+# %% ../nbs/07_chat_widget.ipynb #dd91cff7
 @patch
 def undo(self:ChatWidget):
     "Remove the last message and its reply, and put the message back into the input box."
@@ -221,14 +233,9 @@ def undo(self:ChatWidget):
     if text and not self.input.value: self.input.value = text
     self._render(); self._update_buttons(); self._set_status("Undone.")
 
+# %% ../nbs/07_chat_widget.ipynb #bf7a1609
 @patch
 def clear(self:ChatWidget):
     "Start a new conversation (the system prompt stays)."
     if self._running: return
     self.session.reset(); self._render(); self._update_buttons(); self._set_status("New conversation.")
-
-@patch
-def wait(self:ChatWidget, timeout:float=None)->bool:
-    "Wait for the reply being generated; True when none is running."
-    if self._worker is not None: self._worker.join(timeout)
-    return not self._running

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=str
 def chat_notebook(run_dir):
     "A small chat notebook: open the run, chat widget; then a second widget whose scripted model replies with HTML."
     cells = [
-        "from neochat.chat import ChatSession, ScriptedModel\nfrom neochat.widget import ChatWidget",
+        "from neochat.chat import ChatSession\nfrom neochat.testing import ScriptedModel\nfrom neochat.widget import ChatWidget",
         f"session = ChatSession.from_run({str(run_dir)!r}, system='You are a helpful assistant.')\n"
         "session.generation.max_new_tokens = 64\n"
         "ChatWidget(session)",

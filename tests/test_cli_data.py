@@ -3,6 +3,7 @@ malformed files. Runs the command as a subprocess (`python -m neochat.cli`), exa
 import json, re, subprocess, sys
 from pathlib import Path
 import pytest
+from neochat.data import asset
 
 FIX = Path(__file__).parent/"fixtures"
 MARKERS = ("### Human:", "### Assistant:")
@@ -42,15 +43,15 @@ def check_shape(msgs):
 @pytest.fixture(scope="module")
 def guanaco(tmp_path_factory):
     d = tmp_path_factory.mktemp("guanaco")
-    r = neochat("data", FIX/"unseen_guanaco.jsonl", "--export", d/"out.jsonl", "--plots", d/"plots")
-    return r, read_jsonl(FIX/"unseen_guanaco.jsonl"), read_jsonl(d/"out.jsonl") if r.returncode == 0 else None, d
+    r = neochat("data", asset("unseen_guanaco.jsonl"), "--export", d/"out.jsonl", "--plots", d/"plots")
+    return r, read_jsonl(asset("unseen_guanaco.jsonl")), read_jsonl(d/"out.jsonl") if r.returncode == 0 else None, d
 
 
 @pytest.fixture(scope="module")
 def orca(tmp_path_factory):
     d = tmp_path_factory.mktemp("orca")
-    r = neochat("data", FIX/"unseen_orca.jsonl", "--export", d/"out.jsonl", "--strict")  # clean data passes --strict
-    return r, read_jsonl(FIX/"unseen_orca.jsonl"), read_jsonl(d/"out.jsonl") if r.returncode == 0 else None
+    r = neochat("data", asset("unseen_orca.jsonl"), "--export", d/"out.jsonl", "--strict")  # clean data passes --strict
+    return r, read_jsonl(asset("unseen_orca.jsonl")), read_jsonl(d/"out.jsonl") if r.returncode == 0 else None
 
 
 def test_guanaco_one_conversation_per_row(guanaco):
@@ -121,16 +122,16 @@ def test_orca_system_prompt_question_and_unchanged_response(orca):
 
 
 def test_several_sources_keep_source_order_without_seed(tmp_path):
-    r = neochat("data", FIX/"unseen_guanaco.jsonl", FIX/"unseen_orca.jsonl", "--export", tmp_path/"both.jsonl")
+    r = neochat("data", asset("unseen_guanaco.jsonl"), asset("unseen_orca.jsonl"), "--export", tmp_path/"both.jsonl")
     assert r.returncode == 0, r.stderr
     out = read_jsonl(tmp_path/"both.jsonl")
     assert len(out) == 50
-    assert out[0]["messages"][0]["content"] == read_jsonl(FIX/"unseen_guanaco.jsonl")[0]["text"].split("### Assistant:")[0].replace("### Human:", "").strip()
-    assert out[-1]["messages"][-1]["content"] == read_jsonl(FIX/"unseen_orca.jsonl")[-1]["response"]
+    assert out[0]["messages"][0]["content"] == read_jsonl(asset("unseen_guanaco.jsonl"))[0]["text"].split("### Assistant:")[0].replace("### Human:", "").strip()
+    assert out[-1]["messages"][-1]["content"] == read_jsonl(asset("unseen_orca.jsonl"))[-1]["response"]
 
 
 def test_export_is_deterministic_for_a_seed(tmp_path):
-    args = ("data", FIX/"unseen_guanaco.jsonl", FIX/"unseen_orca.jsonl", "--limit", "20")
+    args = ("data", asset("unseen_guanaco.jsonl"), asset("unseen_orca.jsonl"), "--limit", "20")
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         r = neochat(*args, "--seed", seed, "--export", tmp_path/f"{name}.jsonl")
         assert r.returncode == 0, r.stderr
@@ -190,8 +191,8 @@ def test_unsupported_file_type(tmp_path):
     (["data", "notes.txt"], "unknown source 'notes.txt'"),
     (["data", FIX/"unknown_columns.csv", "--format", "sharegpt"], "unknown_columns.csv: format 'sharegpt' needs column(s) conversations"),
     (["data", "guanco"], "unknown source 'guanco' (did you mean 'guanaco'?)"),
-    (["data", FIX/"unseen_orca.jsonl", "--format", "guanaco"], "format 'guanaco' needs column(s) text"),
-    (["data", FIX/"unseen_orca.jsonl", "--limit", "-3"], "--limit must be 0 (all) or a positive number"),
+    (["data", asset("unseen_orca.jsonl"), "--format", "guanaco"], "format 'guanaco' needs column(s) text"),
+    (["data", asset("unseen_orca.jsonl"), "--limit", "-3"], "--limit must be 0 (all) or a positive number"),
 ])
 def test_bad_input_is_one_line(args, needle):
     assert_one_line_error(neochat(*args), needle)

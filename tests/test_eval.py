@@ -1,13 +1,14 @@
 """`neochat eval` end to end on two tiny runs: one the neochat way on the bundled sample (`cached_run`: trained once per
 machine, so usually by 08_evaluation before these tests), and one trained here the original project's way (its
 template trains whole conversations, both sides, with no EOS). Both are evaluated, as a user would, on
-`tests/fixtures/unseen_guanaco.jsonl`, which no run trains on."""
+`asset("unseen_guanaco.jsonl")` (bundled with neochat), which no run trains on."""
 import json, subprocess, sys
 from pathlib import Path
 import pytest
+from neochat.data import asset
 
 FIX = Path(__file__).parent/"fixtures"
-UNSEEN = FIX/"unseen_guanaco.jsonl"
+UNSEEN = asset("unseen_guanaco.jsonl")
 MEASURED = ("loss", "perplexity", "stop_rate", "eos_rate", "leakage_rate", "truncation_rate", "repeated_4grams",
             "distinct_2", "length_median", "length_p90", "rouge_l", "prompts", "seconds")
 

@@ -2,13 +2,13 @@
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
+from neochat.data import asset
 
-FIXTURES = Path(__file__).parent / "fixtures"
 CLI = [sys.executable, "-m", "neochat.cli"]
 
 
 def _train(out, *extra):
-    return [*CLI, "train", "--preset", "tiny", "--data", str(FIXTURES / "unseen_guanaco.jsonl"),
+    return [*CLI, "train", "--preset", "tiny", "--data", str(asset("unseen_guanaco.jsonl")),
             "--max-steps", "40", "--output", str(out), *extra]
 
 
@@ -50,7 +50,7 @@ def test_saved_template_marks_replies_and_one_eos(resumed_run):
     from neochat.data import load_source
     out, _, _ = resumed_run
     tok = AutoTokenizer.from_pretrained(out)
-    convs, _ = load_source(str(FIXTURES / "unseen_guanaco.jsonl"), seed=None)
+    convs, _ = load_source(str(asset("unseen_guanaco.jsonl")), seed=None)
     multi = next(c for c in convs if sum(m["role"] == "assistant" for m in c) >= 2)
     enc = tok.apply_chat_template(multi, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
     marked = [i for i, m in zip(enc["input_ids"], enc["assistant_masks"]) if m]
@@ -59,16 +59,3 @@ def test_saved_template_marks_replies_and_one_eos(resumed_run):
         if m["role"] == "assistant": want += tok(" " + m["content"]).input_ids + [tok.eos_token_id]
     assert marked == want
     assert marked.count(tok.eos_token_id) == sum(m["role"] == "assistant" for m in multi)
-
-
-def test_orca_trains_no_system_or_question_token(tmp_path):
-    from neochat.data import load_source
-    from neochat.model import load_tokenizer
-    from neochat.template import tokenize_conversation
-    tok = load_tokenizer("tiny")
-    convs, _ = load_source(str(FIXTURES / "unseen_orca.jsonl"), seed=None)
-    assert any(c[0]["role"] == "system" for c in convs)
-    for c in convs:
-        t = tokenize_conversation(tok, c, max_length=2048)
-        trained = tok.decode([i for i, l in zip(t.input_ids, t.labels) if l != -100])
-        assert trained == " " + c[-1]["content"] + tok.eos_token

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# neochat's bench on a GPU (issue 6, with issue 3's default-batch check): the GPT-Neo 1.3B architecture built from its
+# neochat's bench on a GPU, with the default-batch check: the GPT-Neo 1.3B architecture built from its
 # config (random weights, nothing downloaded), the original recipe and neochat's on the same model in one process,
 # generation at batch 1, and the default batch (4 x 512 padded, bf16) against a 16 GB T4.
 # Prints the JSON and writes it to $OUT/bench_h100.json (./bench_h100.json without $OUT), after every phase, so a
