@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/chat.html.md"""
 
 # %% ../nbs/06_chat.ipynb #3a184216
 from __future__ import annotations
-import copy, dataclasses, html, json, threading, time
+import copy, dataclasses, json, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from . import __version__
 from .config import Config, GenerationSettings, load_config, sampling_preset, validate
 from .generation import MarkerFilter, StopOnEvent, StopOnStrings, generate_kwargs
-from .template import STOP_STRINGS, check_template
+from .template import STOP_STRINGS, check_template, encode_chat, escape_markers, safe_markdown
 
 # %% auto #0
 __all__ = ['ReplyStats', 'ChatSession', 'check_transcript', 'Comparison']
@@ -73,6 +73,7 @@ class ChatSession:
         self.generation = copy.copy(generation or GenerationSettings())
         self.max_positions = max_positions or getattr(model.config, "max_position_embeddings", 2048)
         self.messages, self.generate_kwargs, self.last_stats = [], {}, None # generate_kwargs: extra `generate` arguments
+        self.notice = None # something the user should know about the last message (a role marker it had was escaped)
         self.merged_in_place, self.run_dir = False, None
         self._stop, self._lock = threading.Event(), threading.Lock()
         self.system = system
@@ -103,16 +104,14 @@ class ChatSession:
 
     def _repr_markdown_(self):
         who = {"system": "*system*", "user": "**You**", "assistant": "**neochat**"}
-        rows = [f"{who[m['role']]}: {html.escape(m['content'])}".replace("\n", "  \n") for m in self.messages]
+        rows = [f"{who[m['role']]}: {safe_markdown(m['content'])}".replace("\n", "  \n") for m in self.messages]
         return "\n\n".join(rows) or "*(empty conversation)*"
 
 # %% ../nbs/06_chat.ipynb #5af463ce
 @patch
 def _render(self:ChatSession, messages:list, continuing:bool=False)->list:
-    "Token ids of `messages` in the chat template: with the generation prompt, or (continuing) with the last reply left open."
-    text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=not continuing)
-    if continuing: text = text.removesuffix(self.tokenizer.eos_token)
-    return self.tokenizer(text, add_special_tokens=False).input_ids
+    "Token ids of `messages` in the chat template (`encode_chat`): with the generation prompt, or (continuing) the last reply left open."
+    return encode_chat(self.tokenizer, messages, add_generation_prompt=not continuing, continuing=continuing)[0]
 
 # %% ../nbs/06_chat.ipynb #b3dc9c0f
 @patch
@@ -204,6 +203,8 @@ def stream(self:ChatSession, text:str # the user's message
     "Send `text` and return a generator of the reply's text pieces as they are generated."
     self._check_idle()
     if not text or not text.strip(): raise ValueError("the message is empty")
+    self.notice = (None if not escape_markers(text)[1] else
+                   "a line of your message started like a role marker (### Human: or ### Assistant:); it was escaped, so it cannot start a turn")
     history = self.messages + [_user(text)]
     prompt, dropped = self.prompt_ids(history)
     def done(reply): self.messages = history + [_assistant(reply)]
@@ -325,7 +326,7 @@ class Comparison:
     base:str
 
     def _repr_markdown_(self):
-        cell = lambda s: html.escape(s).replace("\n", "<br>").replace("|", "&#124;")
+        cell = lambda s: safe_markdown(s).replace("\n", "<br>").replace("|", "&#124;")
         return (f"| message | fine-tuned | base model |\n|---|---|---|\n"
                 f"| {cell(self.message)} | {cell(self.fine_tuned)} | {cell(self.base)} |")
 
@@ -372,7 +373,7 @@ def from_run(cls:ChatSession, run_dir, # a complete run directory (see `neochat.
              device:str=None # default: the best device present
             )->ChatSession:
     "A `ChatSession` on a trained run: its model, adapter, tokenizer with template and generation settings."
-    from neochat.train import load_run
+    from neochat.runs import load_run
     run_dir = Path(run_dir)
     model, tokenizer = load_run(run_dir, merged=bool(merged), device=device)
     gen = load_config(run_dir/"neochat.toml").generation

@@ -10,12 +10,14 @@ import argparse, dataclasses, sys
 from pathlib import Path
 from . import __version__
 from .config import Config, ConfigError, PRESETS, SAMPLING_PRESETS, did_you_mean, load_config, sampling_preset, validate
+from .config import DataSettings
 from .data import DataError, DataReport, export_jsonl, load_source, shuffle_select
+from .template import escape_markers
 
 # %% auto #0
 __all__ = ['SLASH_HELP', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command', 'chat_args',
-           'print_reply', 'chat_loop', 'chat_command', 'eval_args', 'eval_command', 'bench_args', 'bench_command',
-           'build_parser', 'main']
+           'print_reply', 'chat_loop', 'reply_notes', 'chat_command', 'eval_args', 'eval_command', 'bench_args',
+           'bench_command', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #3676af32
 class OneLineParser(argparse.ArgumentParser):
@@ -38,18 +40,34 @@ def data_args(p:argparse.ArgumentParser):
     p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of skipping it")
     p.add_argument("--max-length", type=int, default=512, metavar="N", help="the training cut-off, in tokens, for the statistics (default 512)")
 
+def _output_path(path, option:str, is_dir:bool=False)->Path:
+    "`path` if a file (or, `is_dir`, a folder) can be written there; a one-line `ValueError` naming `option` if not."
+    p = Path(path)
+    if p.exists() and p.is_dir() != is_dir: raise ValueError(f"{option} {p} is a {'file' if is_dir else 'directory'}: give a {'folder' if is_dir else 'file'} path")
+    parent = next((q for q in p.parents if q.exists()), None)
+    if parent is not None and not parent.is_dir(): raise ValueError(f"{option} {p}: {parent} is a file, not a folder")
+    return p
+
 def data_command(args:argparse.Namespace)->int:
     "Load, check and describe conversations; export them as messages JSONL and plot their lengths."
     if args.limit < 0: raise ValueError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
     if args.max_length < 1: raise ValueError(f"--max-length must be positive, got {args.max_length}")
+    if args.export: _output_path(args.export, "--export")
+    if args.plots: _output_path(args.plots, "--plots", is_dir=True)
     report, convs = DataReport(), []
     for src in args.sources:
         convs += load_source(src, format=args.format, limit=args.limit if src == "orca" else 0, seed=args.seed,
                              strict=args.strict, report=report)[0]
     convs = shuffle_select(convs, args.limit, args.seed)
+    escaped = sum(any(escape_markers(m["content"])[1] for m in c) for c in convs)
+    if escaped and args.strict: raise DataError(f"{escaped} conversations have a line that starts like a role marker (### Human: or ### Assistant:)")
     from neochat.stats import conversation_stats
     stats = conversation_stats(convs, max_length=args.max_length)
-    print(stats.table(), report.summary(), sep="\n\n")
+    warn = [f"{len(report.bad)} of {report.read} rows ({report.skipped_share:.1%}) were skipped as bad: "
+            f"`neochat train` stops when more than {DataSettings().max_skipped:.0%} are"] if report.skipped_share > DataSettings().max_skipped else []
+    warn += [f"{escaped} conversations have a line that starts like a role marker; training escapes it (\\### Human:)"] if escaped else []
+    for w in warn: print(f"neochat: warning: {w}", file=sys.stderr)
+    print(*[f"**Warning: {w}.**" for w in warn], stats.table(), report.summary(), sep="\n\n")
     if args.export: print(f"Wrote {len(convs)} conversations to {export_jsonl(convs, args.export)}")
     if args.plots: print(f"Wrote {len(stats.save_plots(args.plots))} histograms to {args.plots}")
     return 0
@@ -64,6 +82,7 @@ def train_args(p:argparse.ArgumentParser):
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps")
     p.add_argument("--output", metavar="DIR", help="the run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start the run in --output again from step 0, replacing it")
 
 def _train_config(args):
     "The run's config from the preset, the file, the saved config of a resumed run and the flags."
@@ -83,7 +102,7 @@ def _train_config(args):
 def train_command(args:argparse.Namespace)->int:
     "Fine-tune a base model with LoRA on conversations and write a run directory."
     from neochat.train import train
-    res = train(_train_config(args), resume=args.resume, live_plot=False)
+    res = train(_train_config(args), resume=args.resume, overwrite=args.overwrite, live_plot=False)
     s, d = res.summary, res.run_dir
     print(f"\nTrained {s['steps']} steps in {s['seconds']}s: eval loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}"
           if s.get("final_eval_loss") is not None else f"\nTrained {s['steps']} steps in {s['seconds']}s")
@@ -176,19 +195,29 @@ def chat_loop(session:ChatSession, read=input, # reads one line with a prompt; E
         try:
             if line.startswith("/"):
                 if not _slash(session, line, out): return 0
-            else: print_reply(session.stream(line), out, "neochat> ")
+            else:
+                print_reply(session.stream(line), out, "neochat> ")
+                for note in reply_notes(session): print(f"(note: {note})", file=out)
         except Exception as e: print(f"error: {e}", file=out) # the chat goes on
 
 # %% ../nbs/09_cli.ipynb #d2593db3
+def reply_notes(session)->list:
+    "What the user should know about the last reply, beside it: a role marker escaped in the message, a reply cut short."
+    cut = session.last_stats is not None and session.last_stats.finish == "length"
+    return ([session.notice] if session.notice else []) + (
+        [f"the reply was cut at {session.generation.max_new_tokens} tokens (--max-new-tokens, or /continue in the chat)"] if cut else [])
+
 def chat_command(args:argparse.Namespace)->int:
     "Chat with a trained run in the terminal (or answer one --prompt and exit)."
     if not Path(args.run_dir).exists(): raise FileNotFoundError(f"run directory {args.run_dir} does not exist")
     if args.max_new_tokens is not None and args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")
+    if args.prompt is not None and not args.prompt.strip(): raise ValueError("--prompt is empty: give the message to answer")
     from neochat.chat import ChatSession
     session = ChatSession.from_run(args.run_dir, system=args.system, sampling=args.sampling)
     if args.max_new_tokens: session.generation.max_new_tokens = args.max_new_tokens
     if args.prompt is not None:
         print_reply(session.stream(args.prompt))
+        for note in reply_notes(session): print(f"neochat: note: {note}", file=sys.stderr)
         return 0
     try: import readline # noqa: F401  (line editing and history for input())
     except ImportError: pass
@@ -201,9 +230,10 @@ def eval_args(p:argparse.ArgumentParser):
     p.add_argument("--data", metavar="SOURCE", help="held-out data: sample, guanaco, orca, a hub id or a file "
                                                     "(default: each run's own held-out split)")
     p.add_argument("--limit", type=int, default=200, metavar="N", help="evaluate on at most N conversations (default 200, 0: all)")
-    p.add_argument("--max-new-tokens", type=int, metavar="N", help="reply budget (default: the run's generation.max_new_tokens)")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="reply budget (default: 1.5x the 95th percentile of the reference replies)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--batch-size", type=int, default=16, metavar="N", help="prompts per generation batch (default 16)")
+    p.add_argument("--allow-overlap", action="store_true", help="evaluate even on conversations a run was trained on (counted on the card)")
     p.add_argument("--output", metavar="REPORT.json", help="where to write the report (default: RUN_DIR/eval/report.json); "
                                                            "REPORT.md and its plots go beside it")
 
@@ -213,7 +243,8 @@ def eval_command(args:argparse.Namespace)->int:
     if args.limit < 0: raise ValueError(f"--limit must be 0 (all) or a positive number, got {args.limit}")
     if args.max_new_tokens is not None and args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be positive, got {args.max_new_tokens}")
     if args.batch_size < 1: raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
-    report = evaluate_runs(args.run_dirs, args.data, args.limit, args.max_new_tokens, args.seed, args.batch_size, progress=True)
+    report = evaluate_runs(args.run_dirs, args.data, args.limit, args.max_new_tokens, args.seed, args.batch_size, progress=True,
+                           allow_overlap=args.allow_overlap)
     js, md = report.save(args.output or Path(args.run_dirs[0])/"eval"/"report.json")
     print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)")
     return 0
@@ -252,21 +283,21 @@ def build_parser(argv:list=None # the arguments to be parsed: only their subcomm
     return p
 
 def _is_bad_input(e:BaseException)->bool:
-    "Is `e` one of neochat's bad-input errors (reported in one line), rather than a bug?"
+    "Is `e` one of neochat's bad-input errors (reported in one line), rather than a bug? Files and disks count (`OSError`)."
     train = sys.modules.get("neochat.train")  # TrainingError lives with torch; it can only be raised once that is loaded
-    return isinstance(e, (ConfigError, DataError, ValueError, FileNotFoundError)) or (
-        train is not None and isinstance(e, train.TrainingError))
+    return isinstance(e, (ConfigError, DataError, ValueError, OSError)) or (train is not None and isinstance(e, train.TrainingError))
 
 def main(argv:list=None # arguments without the program name; default: `sys.argv[1:]`
         )->int:
-    "Run the `neochat` command; bad input prints one line `neochat: error: ...` on stderr and returns 2."
+    "Run the `neochat` command; bad input prints one line `neochat: error: ...` on stderr and returns 2 (130 after Ctrl-C)."
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
     try: return args.run(args) or 0
     except Exception as e:
         if not _is_bad_input(e): raise
-        print(f"neochat: error: {_one_line(e)}", file=sys.stderr)
-        return 2
+        interrupted = type(e).__name__ == "TrainingInterrupted"
+        print(f"neochat: {'stopped' if interrupted else 'error'}: {_one_line(e)}", file=sys.stderr)
+        return 130 if interrupted else 2
 
 # %% ../nbs/09_cli.ipynb #806e9846
 if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())

@@ -12,9 +12,10 @@ from pathlib import Path
 import tomli_w
 
 # %% auto #0
-__all__ = ['SECTIONS', 'PRESETS', 'SAMPLING_PRESETS', 'CHOICES', 'ModelSettings', 'DataSettings', 'LoraSettings', 'TrainSettings',
-           'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'get_preset', 'sampling_preset', 'validate',
-           'config_from_dict', 'load_config', 'save_config', 'neochat_home', 'gpt_neo_tokenizer_dir']
+__all__ = ['SECTIONS', 'PRESETS', 'SAMPLING_PRESETS', 'CHOICES', 'MAX_STEPS', 'ModelSettings', 'DataSettings', 'LoraSettings',
+           'TrainSettings', 'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'get_preset',
+           'sampling_preset', 'validate', 'config_from_dict', 'load_config', 'save_config', 'neochat_home',
+           'gpt_neo_tokenizer_dir']
 
 # %% ../nbs/00_config.ipynb #3814a480
 @dataclass
@@ -37,6 +38,7 @@ class DataSettings:
     seed:int = 42 # seed for shuffling, selection and the held-out split
     eval_size:float = 0.05 # held-out share (0-1) or row count (>=1) where a source has no eval split
     eval_limit:int = 200 # at most this many eval conversations (evaluation is slow); 0 keeps them all
+    max_skipped:float = 0.05 # training stops when a larger share of the rows read is skipped as bad; 1 accepts any
 
 # %% ../nbs/00_config.ipynb #e324bd58
 @dataclass
@@ -153,6 +155,8 @@ CHOICES = {"model.precision": ("auto", "bf16", "fp16", "fp32"), "model.attention
            "data.format": ("auto", "guanaco", "orca", "messages", "sharegpt"),
            "generation.sampling": tuple(SAMPLING_PRESETS)}
 
+MAX_STEPS = 10_000_000 # more optimizer steps than any fine-tune here needs: a larger number is a typo
+
 def _check(ok, where, why):
     if not ok: raise ConfigError(f"{where}: {why}")
 
@@ -166,18 +170,22 @@ def validate(cfg:Config)->Config:
     _check(bool(m.name), "model.name", "must name a hub id, a local path or 'tiny'")
     _check(m.max_positions > 0, "model.max_positions", f"must be positive, got {m.max_positions}")
     _check(len(d.sources) > 0, "data.sources", "needs at least one source")
+    _check(all(isinstance(s, str) and s for s in d.sources), "data.sources", f"must be names or paths (strings), got {d.sources!r}")
     _check(not d.weights or len(d.weights) == len(d.sources), "data.weights",
            f"needs one weight per source ({len(d.sources)}), got {len(d.weights)}")
-    _check(all(w > 0 for w in d.weights), "data.weights", f"must all be positive, got {d.weights}")
+    _check(all(isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in d.weights), "data.weights",
+           f"must be positive numbers, got {d.weights!r}")
     _check(d.limit >= 0, "data.limit", f"must be 0 (all rows) or positive, got {d.limit}")
-    _check(d.eval_size >= 0, "data.eval_size", f"must be a share in 0-1 or a row count, got {d.eval_size}")
+    _check(0 <= d.eval_size < 1 or float(d.eval_size).is_integer(), "data.eval_size",
+           f"must be a share below 1 (0.05) or a whole number of rows (20), got {d.eval_size}")
     _check(d.eval_limit >= 0, "data.eval_limit", f"must be 0 (all rows) or positive, got {d.eval_limit}")
+    _check(0 <= d.max_skipped <= 1, "data.max_skipped", f"must be a share in [0, 1], got {d.max_skipped}")
     _check(l.r > 0, "lora.r", f"must be a positive rank, got {l.r}")
     _check(l.alpha > 0, "lora.alpha", f"must be positive, got {l.alpha}")
     _check(0 <= l.dropout < 1, "lora.dropout", f"must be in [0, 1), got {l.dropout}")
     _check(len(l.targets) > 0, "lora.targets", "needs at least one module name")
     _check(t.learning_rate > 0, "train.learning_rate", f"must be positive, got {t.learning_rate}")
-    _check(t.max_steps > 0, "train.max_steps", f"must be at least 1, got {t.max_steps}")
+    _check(0 < t.max_steps <= MAX_STEPS, "train.max_steps", f"must be between 1 and {MAX_STEPS:,}, got {t.max_steps:,}")
     for f in ("batch_size", "grad_accum", "logging_steps", "eval_steps", "save_steps", "save_total_limit"):
         _check(getattr(t, f) > 0, f"train.{f}", f"must be at least 1, got {getattr(t, f)}")
     _check(0 <= t.warmup_ratio < 1, "train.warmup_ratio", f"must be in [0, 1), got {t.warmup_ratio}")
@@ -232,8 +240,10 @@ def load_config(path:str|Path=None, # a TOML file
     if path is not None:
         p = Path(path)
         if not p.exists(): raise ConfigError(f"config file {p} does not exist")
-        try: d = tomllib.loads(p.read_text())
+        if not p.is_file(): raise ConfigError(f"config file {p} is a directory, not a TOML file")
+        try: d = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e: raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+        except (OSError, UnicodeDecodeError) as e: raise ConfigError(f"config file {p} cannot be read: {e}") from None
     if preset: d["preset"] = preset
     cfg = config_from_dict(d)
     return config_from_dict(overrides, base=cfg) if overrides else cfg

@@ -14,9 +14,10 @@ from .config import ConfigError, DataSettings
 
 # %% auto #0
 __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'EVAL_SPLITS', 'DataError',
-           'parse_guanaco', 'parse_orca', 'parse_messages', 'parse_sharegpt', 'detect_format', 'parse_row', 'read_rows',
-           'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'asset', 'sample_files', 'shuffle_select',
-           'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations', 'as_conversations', 'export_jsonl']
+           'parse_guanaco', 'parse_orca', 'parse_messages', 'parse_sharegpt', 'detect_format', 'row_format',
+           'parse_row', 'read_rows', 'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'asset', 'sample_files',
+           'shuffle_select', 'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations', 'as_conversations',
+           'export_jsonl']
 
 # %% ../nbs/01_data.ipynb #8544e18f
 class DataError(ValueError):
@@ -120,10 +121,17 @@ def detect_format(columns:list # the column names of a file or dataset
         if set(need) <= set(columns): return fmt
     raise DataError(f"has none of the known columns ({KNOWN_COLUMNS}); found: {', '.join(map(str, columns)) or 'none'}")
 
+def row_format(row:dict # one row of a file or dataset
+              )->str:
+    "The format of one row: the first of `FORMATS` whose fields it has (with values), so that a file may mix formats."
+    present = [k for k, v in row.items() if v is not None]
+    try: return detect_format(present)
+    except DataError: raise DataError(f"has none of the known fields ({KNOWN_COLUMNS}); found: {', '.join(map(str, present)) or 'none'}") from None
+
 def _resolve_format(format:str, columns:list, where:str)->str:
-    "`format`, or the detected one for 'auto'; checks the columns either way and names `where` in errors."
+    "`format` (or 'auto', detected row by row) after checking `columns`; names `where` in errors."
     try:
-        if format == "auto": return detect_format(columns)
+        if format == "auto": detect_format(columns); return "auto"  # some row must have a known format's columns
         if format not in FORMATS: raise DataError(f"unknown format {format!r} (expected auto, {', '.join(FORMATS)})")
         missing = [c for c in FORMATS[format] if c not in columns]
         if missing: raise DataError(f"format '{format}' needs column(s) {', '.join(missing)}; found: {', '.join(map(str, columns)) or 'none'}")
@@ -131,7 +139,8 @@ def _resolve_format(format:str, columns:list, where:str)->str:
     except DataError as e: raise DataError(f"{where}: {e}") from None
 
 def parse_row(row:dict, format:str)->tuple[list, bool]:
-    "(messages, dangling) from one row in `format` (guanaco, orca, messages or sharegpt)."
+    "(messages, dangling) from one row in `format` (guanaco, orca, messages or sharegpt; `auto`: the row's own)."
+    if format == "auto": format = row_format(row)
     if format == "guanaco": return parse_guanaco(_field(row, "text"))
     if format == "orca": return parse_orca(row), False
     return (parse_messages if format == "messages" else parse_sharegpt)(row)
@@ -145,6 +154,7 @@ def _read_jsonl(p:Path, text:str)->list:
         if not line.strip(): continue
         try: rows.append(json.loads(line))
         except json.JSONDecodeError as e: raise DataError(f"{p}: not valid JSON at line {n}: {e.msg} (column {e.colno})") from None
+        except RecursionError: raise DataError(f"{p}: line {n} is nested too deeply to read as JSON") from None
     return rows
 
 def read_rows(path:str|Path # a .jsonl, .json, .parquet or .csv file
@@ -160,15 +170,16 @@ def read_rows(path:str|Path # a .jsonl, .json, .parquet or .csv file
         except Exception as e: raise DataError(f"{p}: not a valid Parquet file ({' '.join(str(e).split())})") from None
     elif ext == ".csv":
         try:
-            with p.open(newline="", encoding="utf-8") as f: rows = list(csv.DictReader(f))
+            with p.open(newline="", encoding="utf-8-sig") as f: rows = list(csv.DictReader(f))  # (utf-8-sig: a BOM is fine)
         except (csv.Error, UnicodeDecodeError) as e: raise DataError(f"{p}: not a valid CSV file ({e})") from None
     else:
-        try: text = p.read_text(encoding="utf-8")
+        try: text = p.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as e: raise DataError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         if ext == ".jsonl" or not text.lstrip().startswith("["): rows = _read_jsonl(p, text)
         else:
             try: rows = json.loads(text)
             except json.JSONDecodeError as e: raise DataError(f"{p}: not valid JSON at line {e.lineno}: {e.msg} (column {e.colno})") from None
+            except RecursionError: raise DataError(f"{p}: nested too deeply to read as JSON") from None
     if not rows: raise DataError(f"{p}: no rows")
     for i, r in enumerate(rows, 1):
         if not isinstance(r, dict): raise DataError(f"{p}: row {i} is a {type(r).__name__}, expected an object with named fields")
@@ -188,10 +199,17 @@ class BadRow:
 @dataclass
 class SourceCount:
     "Rows read and conversations kept from one source."
-    format:str = ""
+    format:str = "" # as asked: guanaco, orca, messages, sharegpt, or auto (each row its own)
     read:int = 0
     kept:int = 0
     dangling:int = 0 # kept conversations whose final, unanswered user turn was dropped
+    formats:dict = field(default_factory=dict) # format -> rows kept in it
+
+    @property
+    def found(self)->str:
+        "The format(s) the kept rows were in, as said in the report: `guanaco`, or `mixed: guanaco 720, messages 1`."
+        if len(self.formats) <= 1: return next(iter(self.formats), self.format)
+        return "mixed: " + ", ".join(f"{f} {n}" for f, n in sorted(self.formats.items(), key=lambda x: -x[1]))
 
 # %% ../nbs/01_data.ipynb #4a9e5c73
 @dataclass(repr=False)
@@ -208,10 +226,18 @@ class DataReport:
     def kept(self): return sum(c.kept for c in self.sources.values())
     @property
     def dangling(self): return sum(c.dangling for c in self.sources.values())
+    @property
+    def skipped_share(self)->float: return len(self.bad) / max(self.read, 1)
+
+    def check_skipped(self, max_share:float, setting:str="data.max_skipped"):
+        "Raise a one-line `DataError` when more than `max_share` of the rows read were skipped as bad."
+        if self.skipped_share > max_share:
+            raise DataError(f"{len(self.bad)} of {self.read} rows ({self.skipped_share:.1%}) were skipped as bad (first: {self.bad[0]}); "
+                            f"fix the data, or set {setting} = {min(1.0, round(self.skipped_share + 0.005, 2))} to train on what is left")
 
     def summary(self, max_bad:int=10)->str:
         "One paragraph: rows read and kept, the bad rows (first `max_bad`) with reasons, dangling turns, notes."
-        per = "; ".join(f"{s}, {c.format}: {c.kept} of {c.read}" for s, c in self.sources.items())
+        per = "; ".join(f"{s}, {c.found}: {c.kept} of {c.read}" for s, c in self.sources.items())
         out = [f"Read {self.read} rows from {len(self.sources)} source{'s' * (len(self.sources) != 1)} and kept {self.kept} conversations ({per})."]
         if self.bad:
             more = f"; and {len(self.bad) - max_bad} more" if len(self.bad) > max_bad else ""
@@ -225,7 +251,7 @@ class DataReport:
 
     def _repr_markdown_(self):
         nbad = {s: sum(b.source == s for b in self.bad) for s in self.sources}
-        rows = "\n".join(f"| {s} | {c.format} | {c.read} | {c.kept} | {nbad[s]} | {c.dangling} |" for s, c in self.sources.items())
+        rows = "\n".join(f"| {s} | {c.found} | {c.read} | {c.kept} | {nbad[s]} | {c.dangling} |" for s, c in self.sources.items())
         bad = "".join(f"\n- {b}" for b in self.bad[:10]) + (f"\n- … and {len(self.bad) - 10} more" if len(self.bad) > 10 else "")
         notes = "".join(f"\n\n{n}" for n in self.notes)
         return ("| source | format | read | kept | bad | dangling |\n|---|---|--:|--:|--:|--:|\n" + rows
@@ -233,7 +259,7 @@ class DataReport:
 
 # %% ../nbs/01_data.ipynb #567a9178
 def parse_rows(rows, # an iterable of dicts (a list, a `datasets.Dataset`, a streamed `IterableDataset`)
-               format:str, # guanaco, orca, messages or sharegpt
+               format:str, # guanaco, orca, messages or sharegpt; auto: each row's own
                source:str, # the name used in the report and in errors, e.g. the file path
                report:DataReport, # filled in: read/kept/dangling counts and bad rows
                strict:bool=False # raise on the first bad row instead of recording it
@@ -242,11 +268,11 @@ def parse_rows(rows, # an iterable of dicts (a list, a `datasets.Dataset`, a str
     n, convs, count = 0, [], report.count(source, format)
     for n, row in enumerate(rows, 1):
         count.read += 1
-        try: msgs, dangling = parse_row(row, format)
+        try: fmt = row_format(row) if format == "auto" else format; msgs, dangling = parse_row(row, fmt)
         except DataError as e:
             if strict: raise DataError(f"{source} row {n}: {e}") from None
             report.bad.append(BadRow(source, n, str(e))); continue
-        convs.append(msgs); count.kept += 1; count.dangling += dangling
+        convs.append(msgs); count.kept += 1; count.dangling += dangling; count.formats[fmt] = count.formats.get(fmt, 0) + 1
     if not convs:
         bad = [b for b in report.bad if b.source == source]
         why = f" (first: row {bad[0].row}: {bad[0].reason})" if bad else ""
@@ -283,7 +309,7 @@ def _source_splits(source:str, format:str, report:DataReport, strict:bool=False,
     "{'train': conversations, 'eval': conversations (only where the source has its own)} for one source."
     if source == "sample":
         return {"train": [c for p in sample_files() for rows in [read_rows(p)]
-                          for c in parse_rows(rows, detect_format(_columns(rows)), f"sample/{p.name}", report, strict)]}
+                          for c in parse_rows(rows, "auto", f"sample/{p.name}", report, strict)]}
     if source == "guanaco":
         ds = _hub(HUB["guanaco"])
         return {"train": parse_rows(ds["train"], "guanaco", "guanaco[train]", report, strict),

@@ -6,18 +6,20 @@ Docs: https://neochat-ai.github.io/neochat/evaluation.html.md"""
 
 # %% ../nbs/08_evaluation.ipynb #ff0a9502
 from __future__ import annotations
-import hashlib, json, math, re, statistics, time
+import dataclasses, hashlib, json, math, re, statistics, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from .config import GenerationSettings, load_config
+from .generation import generate_kwargs
 from .model import base_lm
-from .template import STOP_STRINGS, tokenize_conversation
+from .template import STOP_STRINGS, encode_chat, tokenize_conversation
 
 # %% auto #0
-__all__ = ['LEAK_RE', 'SHOWCASE_PROMPTS', 'eval_conversations', 'heldout_loss', 'prompt_and_reference', 'sampling_kwargs',
-           'Generated', 'generate_replies', 'leaks_role', 'cut_at_stop', 'words', 'repeated_ngrams', 'distinct_n',
-           'rouge_l', 'score_reply', 'behaviour', 'evaluate_model', 'RunEval', 'measure_run']
+__all__ = ['LEAK_RE', 'SHOWCASE_PROMPTS', 'eval_conversations', 'train_overlap', 'heldout_loss', 'prompt_and_reference',
+           'sampling_settings', 'Generated', 'generate_replies', 'leaks_role', 'cut_at_stop', 'words',
+           'repeated_ngrams', 'distinct_n', 'rouge_l', 'score_reply', 'behaviour', 'evaluate_model', 'RunEval',
+           'reply_budget', 'measure_run']
 
 # %% ../nbs/08_evaluation.ipynb #8d057410
 def _load_split(source:str, limit:int)->list:
@@ -40,6 +42,16 @@ def eval_conversations(run_dir, # a run directory; its neochat.toml names its da
     else: convs, what = _load_split(str(data), limit), str(data)
     if not convs: raise ValueError(f"no held-out conversations in {what}: give another source with --data")
     return (convs[:limit] if limit else convs), what
+
+# %% ../nbs/08_evaluation.ipynb #54400387
+def train_overlap(run_dir, # a run directory; its neochat.toml names its training data
+                  conversations:list # conversations to evaluate on
+                 )->int:
+    "How many of `conversations` are in the run's training split."
+    from neochat.data import load_conversations
+    key = lambda c: json.dumps([[m["role"], m["content"].strip()] for m in c])
+    trained = {key(c) for c in load_conversations(load_config(Path(run_dir)/"neochat.toml").data)[0]["train"]["messages"]}
+    return sum(key(c) in trained for c in conversations)
 
 # %% ../nbs/08_evaluation.ipynb #a5000009
 @torch.no_grad()
@@ -76,12 +88,10 @@ def prompt_and_reference(messages:list # a conversation
     return messages[:last + 1], (messages[last + 1]["content"] if last + 1 < len(messages) else "")
 
 # %% ../nbs/08_evaluation.ipynb #913bf708
-def sampling_kwargs(gen:GenerationSettings # the run's [generation] settings
-                   )->dict:
-    "`generate` arguments for `gen`: sampling with its temperature, top-k, top-p and repetition penalty; greedy at temperature 0."
-    if gen.temperature == 0: return dict(do_sample=False, repetition_penalty=gen.repetition_penalty)
-    return dict(do_sample=True, temperature=gen.temperature, top_k=gen.top_k, top_p=gen.top_p,
-                repetition_penalty=gen.repetition_penalty)
+def sampling_settings(gen:GenerationSettings # the run's [generation] settings
+                     )->dict:
+    "The sampling values of `gen`, for the record: how every reply of an evaluation was sampled."
+    return {k: v for k, v in dataclasses.asdict(gen).items() if k != "max_new_tokens"}
 
 @dataclass
 class Generated:
@@ -119,10 +129,10 @@ def generate_replies(model, # a causal LM, peft-wrapped or not
                     )->list:
     "A `Generated` reply for every prompt, sampled in left-padded batches that stop at EOS; the same for the same seed."
     from tqdm.auto import tqdm
+    if max_new_tokens < 1 or batch_size < 1: raise ValueError(f"max_new_tokens and batch_size must be at least 1, got {max_new_tokens} and {batch_size}")
     gen, eos = gen or GenerationSettings(), tokenizer.eos_token_id
-    dev = next(model.parameters()).device
-    enc = [tokenizer(tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True),
-                     add_special_tokens=False).input_ids[-(max_prompt_tokens or 0):] for p in prompts]
+    kw, dev = generate_kwargs(dataclasses.replace(gen, max_new_tokens=max_new_tokens), eos), next(model.parameters()).device
+    enc = [encode_chat(tokenizer, p, add_generation_prompt=True)[0][-(max_prompt_tokens or 0):] for p in prompts]
     order, out = sorted(range(len(enc)), key=lambda i: len(enc[i])), [None] * len(enc)
     batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
     for b, idx in enumerate(tqdm(batches, desc="generating", disable=not progress, leave=False)):
@@ -130,8 +140,7 @@ def generate_replies(model, # a causal LM, peft-wrapped or not
         ids = torch.tensor([[eos] * (L - len(enc[i])) + enc[i] for i in idx], device=dev)
         mask = torch.tensor([[0] * (L - len(enc[i])) + [1] * len(enc[i]) for i in idx], device=dev)
         torch.manual_seed(seed + b)
-        new = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, eos_token_id=eos,
-                             pad_token_id=eos, **sampling_kwargs(gen))[:, L:].tolist()
+        new = model.generate(input_ids=ids, attention_mask=mask, eos_token_id=eos, pad_token_id=eos, **kw)[:, L:].tolist()
         for i, row in zip(idx, new):
             n = row.index(eos) if eos in row else len(row)
             out[i] = Generated(row[:n], n < len(row), tokenizer.decode(row[:n]), _chat_length(tokenizer, row[:n]))
@@ -224,8 +233,10 @@ def evaluate_model(model, tokenizer, # the model to measure and the tokenizer wi
               progress=progress)
     replies = generate_replies(model, tokenizer, [p for p, _ in pairs], **kw)
     scores = [dict(prompt=p[-1]["content"], reference=r, **score_reply(g, max_new_tokens, r)) for (p, r), g in zip(pairs, replies)]
+    ref_tokens = [len(tokenizer(" " + r, add_special_tokens=False).input_ids) + 1 for _, r in pairs if r]  # + 1: the EOS
     shown = generate_replies(model, tokenizer, [[{"role": "user", "content": q}] for q in showcase], **kw)
-    return dict(**out, **behaviour(scores), seconds=round(time.time() - start, 2), replies=scores,
+    return dict(**out, **behaviour(scores), references_over=statistics.fmean([n > max_new_tokens for n in ref_tokens]) if ref_tokens else None,
+                seconds=round(time.time() - start, 2), replies=scores,
                 showcase=[cut_at_stop(g.raw)[0] for g in shown])
 
 # %% ../nbs/08_evaluation.ipynb #91b1a7e7
@@ -250,10 +261,19 @@ def _history(run_dir)->list:
 def _digest(*xs)->str: return hashlib.sha1(json.dumps(xs, sort_keys=True, default=str).encode()).hexdigest()
 
 # %% ../nbs/08_evaluation.ipynb #b567bb86
+def reply_budget(tokenizer, # the run's tokenizer
+                 references:list, # the held-out replies
+                 limit:int=2048 # at most this many (the positions left after the longest prompt)
+                )->int:
+    "The default `max_new_tokens` of an evaluation: 1.5 times the 95th percentile of the references' length, rounded up to 16."
+    n = sorted(len(tokenizer(" " + r, add_special_tokens=False).input_ids) + 1 for r in references if r)  # + 1: the EOS
+    p95 = n[min(len(n) - 1, int(0.95 * len(n)))] if n else 64
+    return int(min(limit, max(16, -(-int(1.5 * p95) // 16) * 16)))
+
 def measure_run(run_dir, # a complete run directory
                 conversations:list, # held-out conversations
                 data:str, # where they came from, for the report
-                max_new_tokens:int=None, # default: the run's generation.max_new_tokens
+                max_new_tokens:int=None, # default: `reply_budget` of the conversations' reference replies
                 seed:int=0, # sampling seed: the same seed gives the same numbers
                 batch_size:int=16, # prompts per generation batch and conversations per loss batch
                 device:str=None, # default: the best device present
@@ -261,15 +281,18 @@ def measure_run(run_dir, # a complete run directory
                 bases:dict=None # base measurements already made, by what they depend on; filled in
                )->RunEval:
     "Load a run and measure its base model (adapter off) and the fine-tuned model on the same conversations and seed."
-    from neochat.train import load_run
+    from neochat.runs import load_run
+    if (max_new_tokens is not None and max_new_tokens < 1) or batch_size < 1:
+        raise ValueError(f"max_new_tokens and batch_size must be at least 1, got {max_new_tokens} and {batch_size}")
     d = Path(run_dir)
     cfg, summary = load_config(d/"neochat.toml"), json.loads((d/"run.json").read_text())
-    gen, bases = cfg.generation, {} if bases is None else bases
-    settings = dict(max_new_tokens=max_new_tokens or gen.max_new_tokens, seed=seed, batch_size=batch_size,
-                    max_length=cfg.train.max_length, **sampling_kwargs(gen))
     model, tok = load_run(d, device=device)
-    kw = dict(max_new_tokens=settings["max_new_tokens"], gen=gen, seed=seed, batch_size=batch_size,
-              max_length=cfg.train.max_length, progress=progress)
+    budget = max_new_tokens or reply_budget(tok, [prompt_and_reference(c)[1] for c in conversations],
+                                            cfg.model.max_positions - cfg.train.max_length)
+    gen, bases = cfg.generation, {} if bases is None else bases
+    settings = dict(max_new_tokens=budget, budget_from="references" if max_new_tokens is None else "given", seed=seed,
+                    batch_size=batch_size, max_length=cfg.train.max_length, **sampling_settings(gen))
+    kw = dict(max_new_tokens=budget, gen=gen, seed=seed, batch_size=batch_size, max_length=cfg.train.max_length, progress=progress)
     key = _digest(summary.get("base_model", cfg.model.name), conversations, settings, tok.chat_template)
     if key not in bases:
         with model.disable_adapter(): bases[key] = evaluate_model(model, tok, conversations, **kw)

@@ -15,8 +15,8 @@ from .template import use_chat_template, gpt_neo_chat_tokenizer
 # %% auto #0
 __all__ = ['TINY_GPT_NEO', 'TINY_VERSION', 'LORA_PRESETS', 'gpt_neo_config', 'tiny_gpt_neo_config', 'tiny_model_dir',
            'resolve_model_name', 'load_tokenizer', 'pick_device', 'pick_precision', 'weights_dtype', 'set_attention',
-           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'check_lora_targets', 'add_lora',
-           'base_lm', 'parameter_counts']
+           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'model_config',
+           'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts']
 
 # %% ../nbs/04_lora_setup.ipynb #3262c715
 def gpt_neo_config(hidden_size:int, # width
@@ -118,7 +118,7 @@ def load_base_model(cfg:ModelSettings=None, # the model section of a `Config`
         kw["device_map"] = {"": 0}
     model = AutoModelForCausalLM.from_pretrained(resolve_model_name(cfg.name), **kw)
     if not cfg.load_in_4bit: model.to(device)
-    model.config.pad_token_id = model.config.eos_token_id
+    model.config.pad_token_id = model.generation_config.pad_token_id = model.config.eos_token_id  # EOS pads, as in the tokenizer
     return set_attention(model, cfg.attention)
 
 # %% ../nbs/04_lora_setup.ipynb #610d9c97
@@ -148,14 +148,26 @@ def lora_targets(targets:list, # module names and/or presets
     return out
 
 # %% ../nbs/04_lora_setup.ipynb #14264cf4
+def model_config(name:str # hub id, local folder or "tiny"
+                ):
+    "The transformers config of model `name`; a one-line `ConfigError` when it cannot be found or reached."
+    from transformers import AutoConfig
+    if name == "tiny": return tiny_gpt_neo_config()
+    local = Path(name).expanduser()
+    if name.startswith((".", "/", "~")) and not local.is_dir(): raise ConfigError(f"model.name: {name} is not a folder")
+    try: return AutoConfig.from_pretrained(str(local) if local.is_dir() else name)
+    except Exception as e:
+        why = " ".join(str(e).split())[:160]
+        where = "the folder" if local.is_dir() else "the Hugging Face hub (offline? a hub id is owner/name)"
+        raise ConfigError(f"model.name: cannot load {name!r} from {where}: {why}") from None
+
+# %% ../nbs/04_lora_setup.ipynb #5089c27f
 def check_lora_targets(cfg:ModelSettings, # the model whose layers are checked
                        lora:LoraSettings # the adapter's settings
                       )->list:
     "The expanded LoRA target names for `cfg`'s model, checked without loading any weights."
-    from transformers import AutoConfig, AutoModelForCausalLM
-    if cfg.name == "tiny": mcfg = tiny_gpt_neo_config()
-    else: mcfg = AutoConfig.from_pretrained(cfg.name)
-    with torch.device("meta"): skeleton = AutoModelForCausalLM.from_config(mcfg)
+    from transformers import AutoModelForCausalLM
+    with torch.device("meta"): skeleton = AutoModelForCausalLM.from_config(model_config(cfg.name))
     _check_modules_to_save(lora.modules_to_save, skeleton)
     return lora_targets(lora.targets, linear_layer_names(skeleton))
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from . import __version__
-from .evaluate import RunEval, SHOWCASE_PROMPTS, eval_conversations, measure_run
+from .evaluate import RunEval, SHOWCASE_PROMPTS, eval_conversations, measure_run, train_overlap
+from .template import safe_markdown
 from .train import plot_history
 
 # %% auto #0
@@ -24,6 +25,7 @@ METRICS = [ # key, label on the card, which way is better, format
     ("loss", "loss (assistant tokens)", "lower", "{:.3f}".format),
     ("perplexity", "perplexity", "lower", lambda v: f"{v:,.1f}" if v < 1e6 else f"{v:.2e}"),
     ("stop_rate", "stop rate (EOS or stop string)", "higher", _pct),
+    ("references_over", "reference replies longer than max_new_tokens", None, _pct),
     ("eos_rate", "ended with EOS", "higher", _pct),
     ("leakage_rate", "role leakage", "lower", _pct),
     ("truncation_rate", "truncated at max_new_tokens", "lower", _pct),
@@ -36,12 +38,14 @@ METRICS = [ # key, label on the card, which way is better, format
 
 def _metrics(side:dict)->dict: return {k: side.get(k) for k, *_ in METRICS}
 
-def _mark(tuned, base, better):
-    if better is None or tuned is None or base is None or math.isclose(tuned, base, abs_tol=1e-9): return ""
+def _mark(tuned, base, better, fmt=str):
+    "✓ or ✗ when `tuned` moved the right or wrong way from `base`; nothing when they look the same on the card."
+    if better is None or tuned is None or base is None or fmt(tuned) == fmt(base): return ""
     return " ✓" if (tuned < base) == (better == "lower") else " ✗"
 
 def _cell(text:str, n:int=None)->str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
+    "`text` as one markdown table cell: one line, HTML and images kept as text, at most `n` characters."
+    text = safe_markdown(" ".join(str(text).split())).replace("|", "\\|")
     return text if n is None or len(text) <= n else text[:n - 1] + "…"
 
 # %% ../nbs/08a_report_card.ipynb #4a53e227
@@ -66,7 +70,7 @@ class Report:
         cols = self.columns()
         rows = [f"| metric | {' | '.join(c[0] for c in cols)} |", "|---" * (len(cols) + 1) + "|"]
         for k, label, better, fmt in METRICS:
-            cells = [("–" if side.get(k) is None else fmt(side[k])) + (_mark(side.get(k), base.get(k), better) if base else "")
+            cells = [("–" if side.get(k) is None else fmt(side[k])) + (_mark(side.get(k), base.get(k), better, fmt) if base else "")
                      for _, side, base in cols]
             rows.append(f"| {label} | {' | '.join(cells)} |")
         return "\n".join(rows)
@@ -76,7 +80,9 @@ class Report:
         uniq = lambda xs: ", ".join(dict.fromkeys(map(str, xs)))
         return (f"**neochat report card**: {', '.join(f'`{x.name}`' for x in self.runs)} on {r.tuned['prompts']} held-out "
                 f"prompts from {uniq(x.data for x in self.runs)}; base model `{uniq(x.base_model for x in self.runs)}`; "
-                f"up to {s['max_new_tokens']} new tokens, seed {s['seed']}; {self.seconds:g} s")
+                f"up to {s['max_new_tokens']} new tokens{' (1.5x the 95th percentile of the reference replies)' if s.get('budget_from') == 'references' else ''}, "
+                f"seed {s['seed']}; {self.seconds:g} s" + "".join(f"; **{x.settings['train_overlap']} of {x.tuned['prompts']} prompts were "
+                f"in `{x.name}`'s training data**" for x in self.runs if x.settings.get("train_overlap")))
 
     def showcase_table(self, n:int=None)->str:
         "The showcase prompts answered by the base model(s) and each run, as a markdown table (replies cut at `n` characters)."
@@ -200,30 +206,41 @@ def save(self:Report, path # REPORT.json; REPORT.md and the plots go beside it
 def check_runs(run_dirs:list # run directories
               ):
     "Raise a one-line error unless every one of `run_dirs` is a complete run."
+    from neochat.runs import ADAPTER_FILES, why_not_a_run
     from neochat.train import TrainingError, is_complete_run
     if not run_dirs: raise ValueError("give at least one run directory")
     for d in map(Path, run_dirs):
         if not d.exists(): raise FileNotFoundError(f"run directory {d} does not exist")
-        if not is_complete_run(d): raise TrainingError(f"{d} is not a complete run (no run.json): its training did not finish")
+        if not is_complete_run(d) or not all((d/n).exists() for n in ADAPTER_FILES): raise TrainingError(why_not_a_run(d))
 
 # %% ../nbs/08a_report_card.ipynb #485c582a
 def evaluate_runs(run_dirs:list, # complete run directories
                   data:str=None, # a source to evaluate on; default: each run's own held-out split
                   limit:int=200, # at most this many held-out conversations (0: all)
-                  max_new_tokens:int=None, # default: each run's generation.max_new_tokens
+                  max_new_tokens:int=None, # default: from the reference replies (`reply_budget`)
                   seed:int=0, # sampling seed: the same seed gives the same report
                   batch_size:int=16, # prompts per generation batch and conversations per loss batch
                   device:str=None, # default: the best device present
-                  progress:bool=False # progress bars while generating
+                  progress:bool=False, # progress bars while generating
+                  allow_overlap:bool=False # measure even when `data` holds conversations a run was trained on (and say how many)
                  )->Report:
     "Measure every run and its base model on held-out conversations, and the showcase prompts: a `Report`."
     start = time.time()
     check_runs(run_dirs)
     if limit < 0: raise ValueError(f"limit must be 0 (all) or a positive number, got {limit}")
+    if (max_new_tokens is not None and max_new_tokens < 1) or batch_size < 1:
+        raise ValueError(f"max_new_tokens and batch_size must be at least 1, got {max_new_tokens} and {batch_size}")
     shared = eval_conversations(run_dirs[0], data, limit) if data is not None else None
     held = [shared or eval_conversations(d, None, limit) for d in run_dirs]  # bad data fails before any model is loaded
-    bases = {}
-    runs = [measure_run(d, convs, what, max_new_tokens, seed, batch_size, device, progress, bases) for d, (convs, what) in zip(run_dirs, held)]
+    seen = [train_overlap(d, convs) if data is not None else 0 for d, (convs, _) in zip(run_dirs, held)]
+    for d, n, (convs, what) in zip(run_dirs, seen, held):
+        if n and not allow_overlap:
+            raise ValueError(f"{n} of the {len(convs)} conversations of {what} are in the training data of {d}: evaluate on "
+                             "conversations it did not train on, or measure anyway with --allow-overlap")
+    bases, runs = {}, []
+    for d, n, (convs, what) in zip(run_dirs, seen, held):
+        runs.append(measure_run(d, convs, what, max_new_tokens, seed, batch_size, device, progress, bases))
+        if n: runs[-1].settings["train_overlap"] = n
     return Report(runs, round(time.time() - start, 1))
 
 @delegates(evaluate_runs, but=["run_dirs"])

@@ -6,13 +6,14 @@ Docs: https://neochat-ai.github.io/neochat/template.html.md"""
 
 # %% ../nbs/03_template.ipynb #dd19cf1f
 from __future__ import annotations
-import html
+import html, re, uuid
 from dataclasses import dataclass
 from .config import gpt_neo_tokenizer_dir
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'use_chat_template', 'gpt_neo_chat_tokenizer',
-           'TokenizedConversation', 'tokenize_conversation', 'LabelView', 'label_inspector', 'check_template']
+__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'ROLE_LINE', 'use_chat_template', 'gpt_neo_chat_tokenizer',
+           'escape_markers', 'encode_chat', 'safe_markdown', 'TokenizedConversation', 'tokenize_conversation',
+           'LabelView', 'label_inspector', 'check_template']
 
 # %% ../nbs/03_template.ipynb #ca58215d
 CHAT_TEMPLATE = (
@@ -42,6 +43,43 @@ def gpt_neo_chat_tokenizer():
     from transformers import AutoTokenizer
     return use_chat_template(AutoTokenizer.from_pretrained(gpt_neo_tokenizer_dir()))
 
+# %% ../nbs/03_template.ipynb #ef068fb3
+ROLE_LINE = re.compile(r"(?m)^([ \t]*)(" + "|".join(map(re.escape, STOP_STRINGS)) + ")")
+
+def escape_markers(text:str # a message's content
+                  )->tuple[str, int]:
+    "`text` with every line that starts like a role marker escaped (`\\### Human:`), and how many lines were."
+    return ROLE_LINE.subn(r"\1\\\2", text)
+
+# %% ../nbs/03_template.ipynb #d6380700
+def encode_chat(tokenizer, # a tokenizer carrying a chat template with `{% generation %}` blocks
+                messages:list, # [{"role", "content"}, ...]
+                add_generation_prompt:bool=False, # end with the prompt for the next reply (`### Assistant:`)
+                continuing:bool=False # leave the last reply open (no EOS after it), to extend it
+               )->tuple[list, list]:
+    "(token ids, assistant mask) of `messages` in `tokenizer`'s chat template, content always text: never a special token or a turn."
+    from transformers.utils.chat_template_utils import render_jinja_template
+    mark = f"\uf8ff{uuid.uuid4().hex}\uf8ff"  # stands for the template's EOS while rendering
+    msgs = [{**m, "content": escape_markers(m["content"])[0]} for m in messages]
+    (text,), (spans,) = render_jinja_template([msgs], chat_template=tokenizer.chat_template, return_assistant_tokens_mask=True,
+                                             add_generation_prompt=add_generation_prompt,
+                                             **{**tokenizer.special_tokens_map, "eos_token": mark})
+    if continuing: text = text.removesuffix(mark)
+    trained = lambda c: any(a <= c < b for a, b in spans)
+    ids, mask, pos = [], [], 0
+    for i, piece in enumerate(text.split(mark)):
+        if i: ids.append(tokenizer.eos_token_id); mask.append(trained(pos)); pos += len(mark)
+        enc = tokenizer(piece, add_special_tokens=False, split_special_tokens=True, return_offsets_mapping=True)
+        ids += enc.input_ids; mask += [trained(pos + a) for a, _ in enc.offset_mapping]
+        pos += len(piece)
+    return ids, mask
+
+# %% ../nbs/03_template.ipynb #d74a4748
+def safe_markdown(text:str # text from a user, a model or a data file
+                 )->str:
+    "`text` for a markdown document: HTML shown as text, and no image or link syntax that a renderer would follow."
+    return html.escape(text).replace("![", "!\\[").replace("](", "]\\(")
+
 # %% ../nbs/03_template.ipynb #864efa36
 @dataclass
 class TokenizedConversation:
@@ -58,8 +96,7 @@ def tokenize_conversation(tokenizer, # a tokenizer carrying `CHAT_TEMPLATE`
                           max_length:int=512 # longer conversations are cut here
                          )->TokenizedConversation|None:
     "Token ids and assistant-only labels for `messages`; `None` if no assistant token fits in `max_length`."
-    enc = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
-    ids, mask = list(enc["input_ids"]), list(enc["assistant_masks"])
+    ids, mask = encode_chat(tokenizer, messages)
     labels = [t if m else -100 for t, m in zip(ids, mask)]
     res = TokenizedConversation(ids[:max_length], labels[:max_length], len(ids) > max_length)
     return res if res.n_supervised else None

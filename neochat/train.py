@@ -6,22 +6,22 @@ Docs: https://neochat-ai.github.io/neochat/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #f53381c7
 from __future__ import annotations
-import contextlib, copy, hashlib, io, json, math, os, shutil, time, warnings
+import contextlib, errno, json, math, os, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
-import torch
 from transformers import TrainerCallback
 from . import __version__
-from .config import Config, ConfigError, get_preset, neochat_home, save_config, load_config, validate
+from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
 from .template import tokenize_conversation, check_template
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
-from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, pick_device,
-                           pick_precision, parameter_counts, resolve_model_name, set_attention, weights_dtype)
+from .model import (load_tokenizer, load_base_model, add_lora, check_lora_targets, pick_device, pick_precision,
+                           parameter_counts, resolve_model_name)
 
 # %% auto #0
-__all__ = ['MIN_SUPERVISED_TOKENS', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config', 'packing_collator',
-           'use_compile', 'plot_history', 'LossPlot', 'NanGuard', 'is_complete_run', 'last_checkpoint', 'save_run',
-           'TrainResult', 'train', 'load_run', 'merge_run', 'cached_run']
+__all__ = ['MIN_SUPERVISED_TOKENS', 'RUN_FILES', 'RESUMABLE', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config',
+           'packing_collator', 'use_compile', 'plot_history', 'LossPlot', 'NanGuard', 'is_complete_run',
+           'last_checkpoint', 'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock', 'save_run',
+           'TrainingInterrupted', 'check_settings', 'TrainResult', 'StartEval', 'disk_full', 'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
 class TrainingError(RuntimeError):
@@ -29,9 +29,9 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class PreparedData:
-    "Conversations ready for SFTTrainer, and what tokenizing them at `max_length` cut or dropped."
-    train:object # datasets.Dataset with a `messages` column
-    eval:object # the held-out split, or None
+    "Tokenized conversations ready for SFTTrainer (`input_ids`, `labels`), and what tokenizing at `max_length` cut or dropped."
+    train:object # datasets.Dataset with `input_ids` and `labels` (-100 outside assistant replies)
+    eval:object # the held-out split, tokenized the same way, or None
     max_length:int
     truncated:int = 0 # conversations cut at max_length (they keep what fits)
     dropped:list = field(default_factory=list) # train row numbers with no assistant token inside max_length
@@ -45,32 +45,31 @@ class PreparedData:
 MIN_SUPERVISED_TOKENS = 100
 
 # %% ../nbs/05_training.ipynb #86e8cc23
-def _keep_trainable(ds, tokenizer, max_length):
-    "Indices of rows of `ds` with assistant tokens inside `max_length`, how many were cut, and trained-token total."
-    keep, truncated, n = [], 0, 0
+def _tokenized(ds, tokenizer, max_length:int)->tuple:
+    "(a Dataset of `input_ids` and `labels` for the rows of `ds` with assistant tokens inside `max_length`, kept row numbers, how many were cut)."
+    from datasets import Dataset
+    cols, keep, cut = {"input_ids": [], "labels": []}, [], 0
     for i, msgs in enumerate(ds["messages"]):
         t = tokenize_conversation(tokenizer, msgs, max_length)
         if t is None: continue
-        keep.append(i); truncated += t.truncated; n += t.n_supervised
-    return keep, truncated, n
+        cols["input_ids"].append(t.input_ids); cols["labels"].append(t.labels); keep.append(i); cut += t.truncated
+    return Dataset.from_dict(cols), keep, cut
 
 def prepare_data(data, # datasets.DatasetDict with "train" (and optionally "eval") splits of `messages`
                  tokenizer, # carrying neochat's chat template
                  max_length:int=512
                 )->PreparedData:
-    "Drop (and count) conversations with nothing to train inside `max_length`; fail if too little is left."
+    "Tokenize the conversations; drop (and count) those with nothing to train inside `max_length`; fail if too little is left."
     check_template(tokenizer)
-    keep, truncated, n = _keep_trainable(data["train"], tokenizer, max_length)
-    dropped = sorted(set(range(len(data["train"]))) - set(keep))
+    train, keep, truncated = _tokenized(data["train"], tokenizer, max_length)
+    n, dropped = sum(l != -100 for ls in train["labels"] for l in ls), sorted(set(range(len(data["train"]))) - set(keep))
     if n < MIN_SUPERVISED_TOKENS:
         raise TrainingError(f"only {n} trained tokens in {len(keep)} conversations at train.max_length={max_length} "
                             f"({len(dropped)} of {len(data['train'])} dropped): too little to train on (need {MIN_SUPERVISED_TOKENS}); "
                             "add data or raise train.max_length")
     ev = data.get("eval")
-    if ev is not None and len(ev):
-        ev = ev.select(_keep_trainable(ev, tokenizer, max_length)[0])
-    return PreparedData(data["train"].select(keep), ev if ev is not None and len(ev) else None, max_length,
-                        truncated, dropped, n)
+    ev = _tokenized(ev, tokenizer, max_length)[0] if ev is not None and len(ev) else None
+    return PreparedData(train, ev if ev is not None and len(ev) else None, max_length, truncated, dropped, n)
 
 # %% ../nbs/05_training.ipynb #1fdc25a2
 def sft_config(cfg:Config, # the run's config
@@ -89,7 +88,8 @@ def sft_config(cfg:Config, # the run's config
         warmup_steps=t.warmup_ratio, # (not a typo: transformers 5 reads a warmup_steps below 1 as a share of max_steps)
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=pick_device() == "cpu",
         activation_checkpointing=t.gradient_checkpointing, # transformers 5's name for gradient checkpointing
-        max_length=t.max_length, truncation_mode="keep_start", assistant_only_loss=True, completion_only_loss=False,
+        max_length=t.max_length, assistant_only_loss=False, completion_only_loss=False, # labels come ready (`prepare_data`)
+        dataset_kwargs={"skip_prepare_dataset": True}, # ... so TRL's own tokenizing, masking and truncating are skipped
         packing=False, dataset_num_proc=None, # neochat packs itself (`packing_collator`, below)
         logging_steps=t.logging_steps, logging_first_step=True, logging_nan_inf_filter=False,
         eval_strategy="steps" if has_eval else "no", eval_steps=t.eval_steps,
@@ -186,6 +186,78 @@ def last_checkpoint(run_dir)->Path|None:
         if p not in good: shutil.rmtree(p)
     return good[-1] if good else None
 
+# %% ../nbs/05_training.ipynb #82acadc0
+RUN_FILES = {"adapter_config.json", "adapter_model.safetensors", "README.md", "tokenizer.json", "tokenizer_config.json",
+             "chat_template.jinja", "special_tokens_map.json", "vocab.json", "merges.txt", "neochat.toml", "log_history.json",
+             "loss.png", "run.json", ".lock", ".final.tmp", "checkpoints", "eval"} # what neochat writes into a run directory
+
+def run_state(run_dir)->str:
+    "`empty` (or missing), `started` (neochat's files, no checkpoint), `stopped` (a checkpoint, no `run.json`), `finished` or `foreign`."
+    d = Path(run_dir)
+    if not d.exists(): return "empty"
+    if not d.is_dir() or {p.name for p in d.iterdir()} - RUN_FILES: return "foreign"
+    if is_complete_run(d): return "finished"
+    if last_checkpoint(d): return "stopped"
+    return "started" if {p.name for p in d.iterdir()} - {".lock"} else "empty"
+
+# %% ../nbs/05_training.ipynb #5891cace
+def check_output(run_dir, # the run directory asked for
+                 resume:bool=False, # continue its run from the last checkpoint
+                 overwrite:bool=False # start its run again, replacing what is there
+                )->Path|None:
+    "The checkpoint to resume from (None for a fresh start); a one-line `TrainingError` when the directory cannot be used as asked."
+    d, state = Path(run_dir), run_state(run_dir)
+    if d.exists() and not d.is_dir(): raise TrainingError(f"--output {d} is a file, not a directory")
+    if state == "foreign": raise TrainingError(f"{d} holds files that are not a neochat run's: choose another --output")
+    if resume and overwrite: raise TrainingError("--resume continues a run and --overwrite starts it again: give one of them")
+    ckpt = last_checkpoint(d) if state in ("stopped", "finished") else None
+    if resume and ckpt is None:
+        raise TrainingError(f"{d} is a finished run with no checkpoint left to continue from: --overwrite trains it again from step 0"
+                            if state == "finished" else f"{d} holds no checkpoint to resume from: start it without --resume")
+    if not resume and not overwrite and state in ("stopped", "finished"):
+        raise TrainingError(f"{d} holds {'a finished run' if state == 'finished' else 'a run stopped at ' + ckpt.name}: "
+                            "continue it with --resume, start it again with --overwrite, or choose another --output")
+    return ckpt if resume else None
+
+# %% ../nbs/05_training.ipynb #3c7c2429
+RESUMABLE = {"train.max_steps", "train.output_dir", "train.logging_steps", "train.eval_steps", "train.save_steps",
+             "train.save_total_limit"} # what may change when a run is continued (and the [generation] section)
+
+def check_resume(cfg:Config, # the config asked for
+                 run_dir # the run to continue
+                ):
+    "Raise a one-line `TrainingError` where `cfg` differs from the config `run_dir` was trained with in more than `RESUMABLE`."
+    saved, new = load_config(Path(run_dir)/"neochat.toml").to_dict(), cfg.to_dict()
+    diff = [f"{s}.{k} ({saved[s][k]!r} -> {v!r})" for s, sec in new.items() if isinstance(sec, dict) and s != "generation"
+            for k, v in sec.items() if f"{s}.{k}" not in RESUMABLE and saved[s].get(k) != v]
+    if diff: raise TrainingError(f"--resume: this config differs from the one {run_dir} was trained with in {', '.join(diff)}; "
+                                 "resume with the run's own settings, or start a new run")
+
+# %% ../nbs/05_training.ipynb #bedb9605
+@contextlib.contextmanager
+def file_lock(path, # the lock file (created if missing)
+              wait:bool=True # wait for the holder, or yield None at once when the lock is held
+             ):
+    "An exclusive lock on `path` for a `with` block (released when the process dies, too); yields the open file."
+    try: import fcntl
+    except ImportError: fcntl = None  # (Windows: no lock)
+    with open(path, "a+") as f:
+        try:
+            if fcntl: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError: f = None
+        yield f
+
+@contextlib.contextmanager
+def run_lock(run_dir):
+    "Hold `run_dir/.lock` (naming this process) while a run trains; a one-line `TrainingError` when another process holds it."
+    path = Path(run_dir)/".lock"
+    with file_lock(path, wait=False) as f:
+        if f is None: raise TrainingError(f"{run_dir} is being trained by process {path.read_text().strip() or '?'}: "
+                                          "wait for it to finish, or choose another --output")
+        f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
+        try: yield
+        finally: path.unlink(missing_ok=True)
+
 # %% ../nbs/05_training.ipynb #00fc9212
 def _publish(run_dir:Path, tmp:Path):
     "Move the files of `tmp` into `run_dir`: weights first, adapter config after them, run.json last."
@@ -207,6 +279,18 @@ def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict):
     (tmp/"run.json").write_text(json.dumps({"neochat": __version__, **summary}, indent=1))
     _publish(run_dir, tmp)
     return run_dir
+
+# %% ../nbs/05_training.ipynb #1317f632
+class TrainingInterrupted(TrainingError):
+    "Training was stopped by Ctrl-C; the message says where, and how to continue."
+
+def check_settings(cfg:Config):
+    "Raise a one-line `ConfigError` when `train.optimizer` or `train.lr_scheduler` is not a name transformers knows."
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+    for key, value, names in (("train.optimizer", cfg.train.optimizer, [o.value for o in OptimizerNames]),
+                              ("train.lr_scheduler", cfg.train.lr_scheduler, [s.value for s in SchedulerType])):
+        if value not in names: raise ConfigError(f"{key}: {value!r} is not one of transformers' names" + did_you_mean(value, names))
 
 # %% ../nbs/05_training.ipynb #713d1d57
 @dataclass
@@ -234,20 +318,21 @@ class TrainResult:
         return f"**Run** `{Path(self.run_dir).name}`\n\n| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 # %% ../nbs/05_training.ipynb #71e13321
-def _check_output(run_dir:Path, resume:bool):
-    if resume or not run_dir.exists() or not any(run_dir.iterdir()): return
-    if is_complete_run(run_dir) or (run_dir/"checkpoints").exists():
-        raise TrainingError(f"{run_dir} already holds a run: pass resume to continue it, or choose another output directory")
-    raise TrainingError(f"{run_dir} exists and is not empty: choose another output directory")
+class StartEval(TrainerCallback):
+    "Put the evaluation made before training (`metrics`) at the start of the log history, as step 0."
+    def __init__(self, metrics:dict=None): self.metrics = metrics
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.metrics and not any(h.get("step") == 0 and "eval_loss" in h for h in state.log_history):
+            state.log_history.insert(0, {**self.metrics, "step": 0})
 
-def _summary(trainer, prep, precision, device, counts, started, first_eval):
+def _summary(cfg, trainer, prep, precision, device, counts, started):
     h = trainer.state.log_history
     evals = [x["eval_loss"] for x in h if "eval_loss" in x]
-    return dict(base_model=resolve_model_name(trainer.neochat_cfg.model.name), steps=trainer.state.global_step,
+    return dict(base_model=resolve_model_name(cfg.model.name), steps=trainer.state.global_step,
                 device=device, precision=precision, trainable_params=counts["trainable"], total_params=counts["total"],
                 train_conversations=len(prep.train), eval_conversations=len(prep.eval) if prep.eval is not None else 0,
                 dropped_conversations=len(prep.dropped), truncated_conversations=prep.truncated,
-                first_eval_loss=first_eval, final_eval_loss=evals[-1] if evals else None,
+                first_eval_loss=evals[0] if evals else None, final_eval_loss=evals[-1] if evals else None,
                 final_eval_perplexity=math.exp(evals[-1]) if evals else None,
                 final_train_loss=next((x["loss"] for x in reversed(h) if "loss" in x), None),
                 seconds=round(time.time() - started, 1))
@@ -256,12 +341,15 @@ def _summary(trainer, prep, precision, device, counts, started, first_eval):
 def _load_data(cfg:Config, data=None):
     "The run's tokenizer, and its conversations (from `cfg.data` unless given) tokenized and counted, with a summary printed."
     from neochat.data import load_conversations
-    if data is None: data, report = load_conversations(cfg.data); print(report.summary())
+    if data is None:
+        data, report = load_conversations(cfg.data); print(report.summary())
+        report.check_skipped(cfg.data.max_skipped)
     tokenizer = load_tokenizer(cfg.model.name)
     prep = prepare_data(data, tokenizer, cfg.train.max_length)
     print(prep.summary())
     return tokenizer, prep
 
+# %% ../nbs/05_training.ipynb #1926336f
 def _load_model(cfg:Config, tokenizer, device:str, precision:str):
     "The base model with a fresh adapter (compiled where `cfg` asks), its counts, and the collator that batches for it."
     model = add_lora(load_base_model(cfg.model, device), cfg.lora)
@@ -280,117 +368,68 @@ def _nan_stop(run_dir:Path, guard:NanGuard):
     raise TrainingError(f"loss became NaN or infinite by step {guard.bad_step}; training stopped. "
                         + (f"Last good checkpoint: {good}" if good else "No checkpoint was saved before it"))
 
-# %% ../nbs/05_training.ipynb #1926336f
-def train(cfg:Config=None, # the run's config; default: the `tiny` preset
-          resume:bool=False, # continue the run in cfg.train.output_dir from its last checkpoint
-          data=None, # a DatasetDict of `messages` to use instead of cfg.data's sources
-          callbacks:list=None, # extra `TrainerCallback`s
-          live_plot:bool=None # redraw the loss plot while training (default: in notebooks)
-         )->TrainResult:
-    "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory."
+def disk_full(e:BaseException)->bool:
+    "Did `e` come from a disk, a quota or a file-size limit with no room left? (safetensors and torch say so in their own words.)"
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
+    return any(s in str(e) for s in ("No space left", "Disk quota exceeded", "File too large", "file write failed"))
+
+def _stopped(run_dir:Path, step:int, why:str)->str:
+    ckpt = last_checkpoint(run_dir)
+    return (f"training {why} at step {step}; kept: {ckpt or 'no checkpoint yet'}"
+            + (f"; continue with: neochat train --output {run_dir} --resume" if ckpt else ""))
+
+def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot)->TrainResult:
+    "Load the model with its adapter, train it (from `ckpt`, if resuming) and save the run."
     from trl import SFTTrainer
-    cfg = validate(cfg or get_preset("tiny"))
-    run_dir = Path(cfg.train.output_dir)
-    _check_output(run_dir, resume)
-    check_lora_targets(cfg.model, cfg.lora)
-    tokenizer, prep = _load_data(cfg, data)
-    device = pick_device(); precision = pick_precision(cfg.model.precision, device)
-    started = time.time()
+    device, started = pick_device(), time.time()
+    precision = pick_precision(cfg.model.precision, device)
     model, counts, collator, compiled = _load_model(cfg, tokenizer, device, precision)
-    run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir/"neochat.toml")
     guard = NanGuard()
     trainer = SFTTrainer(model=model, args=sft_config(cfg, run_dir, precision, prep.eval is not None),
                          train_dataset=prep.train, eval_dataset=prep.eval, processing_class=tokenizer, data_collator=collator,
                          callbacks=[guard, LossPlot(run_dir/"loss.png", live_plot), *(callbacks or [])])
-    trainer.neochat_cfg = cfg
-    ckpt = last_checkpoint(run_dir) if resume else None
-    first_eval = trainer.evaluate()["eval_loss"] if ckpt is None and prep.eval is not None else None
-    trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
-    if guard.bad_step is not None: _nan_stop(run_dir, guard)
-    if first_eval is None: first_eval = next((x["eval_loss"] for x in trainer.state.log_history if "eval_loss" in x), None)
-    summary = dict(_summary(trainer, prep, precision, device, counts, started, first_eval), packing=collator is not None,
-                   compiled=compiled)
-    save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary)
+    trainer.add_callback(StartEval(trainer.evaluate() if ckpt is None and prep.eval is not None else None))
+    try:
+        trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+        if guard.bad_step is not None: _nan_stop(run_dir, guard)
+        summary = dict(_summary(cfg, trainer, prep, precision, device, counts, started), packing=collator is not None, compiled=compiled)
+        save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary)
+    except KeyboardInterrupt: raise TrainingInterrupted(_stopped(run_dir, trainer.state.global_step, "stopped by Ctrl-C")) from None
+    except Exception as e:
+        if not disk_full(e): raise
+        raise TrainingError(_stopped(run_dir, trainer.state.global_step, f"stopped: the disk is full ({getattr(e, 'filename', None) or run_dir})")) from None
     return TrainResult(run_dir, trainer.state.log_history, summary)
 
-# %% ../nbs/05_training.ipynb #88d98149
-def load_run(run_dir, # a complete run directory
-             merged:bool=False, # fold the LoRA weights into the base model (faster generation)
-             device:str=None # default: `pick_device()`
-            ):
-    "The fine-tuned model (adapter on its base) and the run's tokenizer, ready to generate."
-    from peft import AutoPeftModelForCausalLM
-    from transformers import AutoTokenizer
-    run_dir = Path(run_dir)
-    if not run_dir.exists(): raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    if not is_complete_run(run_dir):
-        raise TrainingError(f"{run_dir} is not a complete run (no run.json): its training did not finish; resume it first")
-    cfg = load_config(run_dir/"neochat.toml")
-    device = device or pick_device()
-    precision = pick_precision(cfg.model.precision, device)
-    with warnings.catch_warnings():  # peft asks transformers a deprecated question (is_gradient_checkpointing): not the user's to act on
-        warnings.filterwarnings("ignore", category=FutureWarning, message=".*is_gradient_checkpointing")
-        model = AutoPeftModelForCausalLM.from_pretrained(run_dir, dtype=weights_dtype(precision) if precision != "fp16" else torch.float16)
-    if merged: model = model.merge_and_unload()
-    model.to(device).eval()
-    set_attention(base_lm(model), cfg.model.attention)
-    tokenizer = AutoTokenizer.from_pretrained(run_dir)
-    check_template(tokenizer)
-    return model, tokenizer
-
-# %% ../nbs/05_training.ipynb #11db58bb
-def merge_run(run_dir, # a complete run directory
-              out_dir # where the merged model and tokenizer go
-             )->Path:
-    "Fold the run's adapter into its base model and save the result with the run's tokenizer."
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()): raise TrainingError(f"{out_dir} exists and is not empty")
-    model, tokenizer = load_run(run_dir, merged=True, device="cpu")
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    model.save_pretrained(tmp); tokenizer.save_pretrained(tmp)
-    if out_dir.exists(): out_dir.rmdir()
-    tmp.rename(out_dir)
-    return out_dir
-
-# %% ../nbs/05_training.ipynb #81c6a653
-def _code_hash()->str:
-    "A hash of neochat's modules and bundled data: what a run depends on besides its config."
-    import neochat
-    root, h = Path(neochat.__file__).parent, hashlib.sha256()
-    for p in sorted([*root.glob("*.py"), *root.glob("assets/*")]): h.update(p.name.encode()); h.update(p.read_bytes())
-    return h.hexdigest()
-
-@contextlib.contextmanager
-def _locked(path:Path):
-    try: import fcntl
-    except ImportError: fcntl = None  # (Windows: no lock)
-    with open(path, "w") as f:
-        if fcntl: fcntl.flock(f, fcntl.LOCK_EX)
-        yield
-
-def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset); its `train.output_dir` is not used
-               quiet:bool=True # hide the training's progress output
-              )->Path:
-    "A complete run of `cfg`, trained once into neochat's cache folder and reused while `cfg`, neochat and its data stay the same."
-    cfg = copy.deepcopy(validate(cfg or get_preset("tiny")))
-    d = cfg.to_dict(); d["train"].pop("output_dir")
-    files = [(s, Path(s).stat().st_size, Path(s).stat().st_mtime_ns) for s in cfg.data.sources if Path(s).is_file()]
-    key = hashlib.sha256(json.dumps([d, files, _code_hash()], sort_keys=True, default=str).encode()).hexdigest()[:16]
-    run_dir = neochat_home()/"runs"/key/cfg.preset  # named after its preset, as reports and plots show it
-    if is_complete_run(run_dir): return run_dir
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(run_dir.parent/".lock"):
-        if is_complete_run(run_dir): return run_dir  # another process trained it while this one waited
-        tmp = run_dir.with_name(run_dir.name + ".tmp")
-        if tmp.exists(): shutil.rmtree(tmp)  # left by a training that was killed
-        cfg.train.output_dir = str(tmp)
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext(), \
-             contextlib.redirect_stderr(out) if quiet else contextlib.nullcontext():
-            train(cfg, live_plot=False)
-        shutil.rmtree(tmp/"checkpoints", ignore_errors=True)
-        cfg.train.output_dir = str(run_dir); save_config(cfg, tmp/"neochat.toml")
-        if run_dir.exists(): shutil.rmtree(run_dir)  # an incomplete leftover
-        tmp.rename(run_dir)
-    return run_dir
+# %% ../nbs/05_training.ipynb #070efd07
+def train(cfg:Config=None, # the run's config; default: the `tiny` preset
+          resume:bool=False, # continue the run in cfg.train.output_dir from its last checkpoint
+          overwrite:bool=False, # start the run in cfg.train.output_dir again from step 0, replacing it
+          data=None, # a DatasetDict of `messages` to use instead of cfg.data's sources
+          callbacks:list=None, # extra `TrainerCallback`s
+          live_plot:bool=None # redraw the loss plot while training (default: in notebooks)
+         )->TrainResult:
+    "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory."
+    cfg = validate(cfg or get_preset("tiny"))
+    run_dir = Path(cfg.train.output_dir)
+    check_settings(cfg)
+    check_output(run_dir, resume, overwrite)
+    if resume: check_resume(cfg, run_dir)
+    done = json.loads((run_dir/"run.json").read_text())["steps"] if resume and is_complete_run(run_dir) else 0
+    if done >= cfg.train.max_steps:
+        raise TrainingError(f"{run_dir} already finished its {done} steps: raise train.max_steps (--max-steps) to train it further")
+    check_lora_targets(cfg.model, cfg.lora)
+    tokenizer, prep = _load_data(cfg, data)
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with run_lock(run_dir):
+            ckpt = check_output(run_dir, resume, overwrite)  # again, now that no other process can change it
+            if overwrite:
+                for p in run_dir.iterdir():
+                    if p.name != ".lock": shutil.rmtree(p) if p.is_dir() else p.unlink()
+            (run_dir/"run.json").unlink(missing_ok=True)  # a resumed run is unfinished until it is saved again
+            return _fit(cfg, run_dir, ckpt, tokenizer, prep, callbacks, live_plot)
+    except BaseException:
+        if created and run_state(run_dir) in ("empty", "started"): shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping
+        raise

@@ -31,7 +31,7 @@ def test_prompt_sampling_system_and_length(chat_tiny_run):
 
 
 def test_bad_run_dir_is_one_line(tmp_path):
-    for run_dir, msg in ((tmp_path/"missing", "does not exist"), (tmp_path, "not a complete run")):
+    for run_dir, msg in ((tmp_path/"missing", "does not exist"), (tmp_path, "holds no neochat run")):
         r = neochat_chat(run_dir, "--prompt", "Hi")
         assert r.returncode == 2, r.stdout
         err = r.stderr.strip()

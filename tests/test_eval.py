@@ -31,11 +31,12 @@ def neochat_eval(*args):
 def train_tiny(out_dir, original_way=False):
     "Train the `tiny` preset on the bundled sample; `original_way` swaps in the original's template (neochat refuses it)."
     import neochat.train as nt
+    from neochat.runs import cached_run
     from datasets import DatasetDict
     from neochat.config import get_preset
     from neochat.data import load_conversations
     from neochat.model import load_tokenizer
-    if not original_way: return nt.cached_run(get_preset("tiny"))  # the run 08_evaluation made, if it ran first
+    if not original_way: return cached_run(get_preset("tiny"))  # the run the notebooks made, if they ran first
     cfg = get_preset("tiny")
     cfg.train.output_dir = str(out_dir)
     # 40 steps teach the tiny model the markers (measured over builds: 44-69% of the replies to the unseen prompts
@@ -85,7 +86,9 @@ def test_report_measures_base_and_finetuned(eval_single):
         assert run[side]["prompts"] == len(run[side]["replies"]) == 16
         assert len(run[side]["showcase"]) == 4
     assert run["data"] == str(UNSEEN)
-    for label in ("loss (assistant tokens)", "stop rate", "role leakage", "repeated 4-grams"): assert label in r.stdout
+    for label in ("loss (assistant tokens)", "stop rate", "role leakage", "repeated 4-grams", "reference replies longer than max_new_tokens"):
+        assert label in r.stdout
+    assert "new tokens (1.5x the 95th percentile of the reference replies)" in r.stdout
     assert sorted(p.name for p in d.iterdir()) == ["X.json", "X.md", "X_losses.png", "X_metrics.png"]
     md = (d/"X.md").read_text()
     assert "![metrics](X_metrics.png)" in md and "How to keep healthy?" in md
@@ -136,8 +139,9 @@ def test_compared_runs_share_one_base_and_are_deterministic(eval_single, eval_bo
 
 @pytest.mark.parametrize("args, msg", [
     (["/nonexistent/run"], "run directory /nonexistent/run does not exist"),
-    ([FIX], "is not a complete run"),
+    ([FIX], "holds no neochat run"),
     (["RUN", "--limit", "-1"], "--limit must be 0 (all) or a positive number"),
+    (["RUN", "--data", "sample"], "are in the training data of"),  # the tiny run trained on the sample
 ])
 def test_bad_input_is_one_line(args, msg, eval_runs):
     r = neochat_eval(*[eval_runs[0] if a == "RUN" else a for a in args])

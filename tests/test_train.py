@@ -59,3 +59,23 @@ def test_saved_template_marks_replies_and_one_eos(resumed_run):
         if m["role"] == "assistant": want += tok(" " + m["content"]).input_ids + [tok.eos_token_id]
     assert marked == want
     assert marked.count(tok.eos_token_id) == sum(m["role"] == "assistant" for m in multi)
+
+
+def test_two_trainings_on_one_directory(tmp_path):
+    "While one `neochat train` runs, a second on the same --output is refused in one line and changes nothing."
+    out = tmp_path/"run"
+    first = subprocess.Popen(_train(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while not (out/".lock").exists() and first.poll() is None and time.time() < deadline: time.sleep(0.1)
+        assert (out/".lock").read_text().strip() == str(first.pid)
+        second = subprocess.run(_train(out, "--overwrite"), capture_output=True, text=True, timeout=300)
+        assert second.returncode == 2, second.stderr[-2000:]
+        err = second.stderr.strip().splitlines()
+        assert len(err) == 1 and f"is being trained by process {first.pid}" in err[0], second.stderr[-2000:]
+    finally:
+        os.killpg(first.pid, signal.SIGKILL); first.wait()
+    # the killed training's lock is stale: the next one takes it over (and, with a checkpoint or not, says how to go on)
+    again = subprocess.run(_train(out, "--overwrite", "--max-steps", "2"), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert not (out/".lock").exists() and json.loads((out/"run.json").read_text())["steps"] == 2

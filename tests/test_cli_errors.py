@@ -1,0 +1,113 @@
+"""Bad input and faults through the `neochat` command, as a user meets them: each is one line on stderr (no traceback)
+and exit status 2, or 130 for Ctrl-C. Nothing here downloads anything (HF_HUB_OFFLINE=1)."""
+import json, os, resource, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from neochat.data import asset
+
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false")
+
+
+def neochat(*args, timeout=300, **kw):
+    return subprocess.run([sys.executable, "-m", "neochat.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=ENV, **kw)
+
+
+def one_line(r, status=2):
+    "The single stderr line of a failed command, after checking there is one and the exit status."
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == status, (r.returncode, r.stderr[-2000:])
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    (d/"a_file").write_text("not a folder")
+    (d/"a_dir").mkdir()
+    (d/"weights.toml").write_text('preset = "tiny"\n[data]\nsources = ["sample"]\nweights = ["a"]\n')
+    (d/"sources.toml").write_text('preset = "tiny"\n[data]\nsources = [1]\n')
+    (d/"latin1.toml").write_bytes(b"preset = '\xe9'\n")
+    (d/"deep.jsonl").write_text("[" * 200_000 + "]" * 200_000 + "\n")
+    (d/"bom.jsonl").write_bytes('\ufeff{"text": "### Human: Hi### Assistant: Hello!"}\n'.encode())
+    (d/"bom.csv").write_bytes('\ufeffsystem_prompt,question,response\n,"What is 2+2?",4\n'.encode())
+    (d/"empty_run").mkdir()
+    stopped = d/"stopped"/"checkpoints"/"checkpoint-5"
+    stopped.mkdir(parents=True); (stopped/"trainer_state.json").write_text("{}")
+    return d
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train", "--output", "{d}/run"], "model.name: cannot load 'EleutherAI/gpt-neo-1.3B'"),  # the default preset, offline
+    (["train", "--preset", "tiny", "--model", "/nonexistent", "--output", "{d}/run"], "model.name: /nonexistent is not a folder"),
+    (["train", "--config", "{d}/a_dir"], "is a directory, not a TOML file"),
+    (["train", "--preset", "tiny", "--output", "{d}/a_file"], "--output {d}/a_file is a file, not a directory"),
+    (["train", "--config", "{d}/weights.toml", "--output", "{d}/run"], "data.weights: must be positive numbers, got ['a']"),
+    (["train", "--config", "{d}/sources.toml", "--output", "{d}/run"], "data.sources: must be names or paths (strings), got [1]"),
+    (["train", "--config", "{d}/latin1.toml"], "latin1.toml cannot be read"),
+    (["train", "--preset", "tiny", "--output", "{d}/stopped"], "holds a run stopped at checkpoint-5: continue it with --resume"),
+    (["train", "--preset", "tiny", "--max-steps", str(10**22), "--output", "{d}/run"], "train.max_steps: must be between 1 and"),
+    (["data", "{d}/deep.jsonl"], "deep.jsonl: line 1 is nested too deeply to read as JSON"),
+    (["data", "sample", "--export", "{d}/a_file/out.jsonl"], "a_file is a file, not a folder"),
+    (["data", "sample", "--export", "{d}/a_dir"], "--export {d}/a_dir is a directory"),
+    (["data", "sample", "--plots", "{d}/a_file/plots"], "a_file is a file, not a folder"),
+    (["data", "sample", "--plots", "{d}/a_file"], "--plots {d}/a_file is a file"),
+    (["chat", "{d}/empty_run", "--prompt", "Hi"], "holds no neochat run (no run.json)"),
+    (["chat", "{d}/stopped/checkpoints/checkpoint-5", "--prompt", "Hi"], "is a checkpoint of the run in"),
+    (["chat", "{d}/stopped", "--prompt", "Hi"], "did not finish: continue it with: neochat train --output"),
+    (["eval", "{d}/empty_run"], "holds no neochat run"),
+])
+def test_one_line(files, args, needle):
+    d = str(files)
+    line = one_line(neochat(*[a.format(d=d) for a in args]))
+    assert line.startswith("neochat: error: ") and needle.format(d=d) in line, line
+    assert not (files/"run").exists()  # nothing half-made
+
+
+def test_bom_files_are_read(files):
+    for f in ("bom.jsonl", "bom.csv"):
+        r = neochat("data", files/f)
+        assert r.returncode == 0, r.stderr
+        assert "No bad rows" in r.stdout
+
+
+def test_empty_prompt_fails_before_loading(files, chat_tiny_run):
+    t = time.perf_counter()
+    line = one_line(neochat("chat", chat_tiny_run, "--prompt", "  "))
+    assert "--prompt is empty" in line and time.perf_counter() - t < 20
+
+
+def test_missing_adapter(files, chat_tiny_run, tmp_path):
+    run = tmp_path/"run"
+    shutil.copytree(chat_tiny_run, run)
+    (run/"adapter_model.safetensors").unlink()
+    assert "has no adapter (adapter_model.safetensors missing)" in one_line(neochat("chat", run, "--prompt", "Hi"))
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    p = tmp_path/"tiny.toml"
+    p.write_text('preset = "tiny"\n[data]\neval_size = 4\n[train]\nmax_steps = 40\nsave_steps = 2\nlogging_steps = 1\neval_steps = 100\n')
+    return p
+
+
+def test_ctrl_c_during_training(tiny_config, tmp_path):
+    run = tmp_path/"run"
+    proc = subprocess.Popen([sys.executable, "-m", "neochat.cli", "train", "--config", tiny_config, "--output", run],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.time() + 300
+    while not (run/"checkpoints"/"checkpoint-2"/"trainer_state.json").exists() and time.time() < deadline: time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    line = one_line(r, status=130)
+    assert line.startswith("neochat: stopped: training stopped by Ctrl-C at step") and "checkpoint-" in line, line
+    assert f"continue with: neochat train --output {run} --resume" in line
+
+
+def test_disk_full_during_training(tiny_config, tmp_path):
+    "A file-size limit makes the first checkpoint's write fail, as a full disk does."
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, 3_000_000))
+    line = one_line(neochat("train", "--config", tiny_config, "--output", tmp_path/"run", preexec_fn=limit))
+    assert "training stopped: the disk is full" in line and "kept: no checkpoint yet" in line, line
