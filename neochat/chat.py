@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/chat.html.md"""
 
 # %% ../nbs/06_chat.ipynb #3a184216
 from __future__ import annotations
-import copy, dataclasses, json, threading, time
+import contextlib, copy, dataclasses, json, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +75,19 @@ class ChatSession:
         self.messages, self.generate_kwargs, self.last_stats = [], {}, None # generate_kwargs: extra `generate` arguments
         self.notice = None # something the user should know about the last message (a role marker it had was escaped)
         self.merged_in_place, self.run_dir = False, None
+        self.use_base = False # answer with the base model (the adapter switched off), to compare
         self._stop, self._lock = threading.Event(), threading.Lock()
         self.system = system
 
     @property
     def busy(self)->bool: return self._lock.locked()
+
+    def new(self, system:str=None # its system prompt; default: this one's
+           ):
+        "A new, empty conversation on the same model, tokenizer and settings (for one more user of a loaded model)."
+        s = type(self)(self.model, self.tokenizer, system=system or self.system, generation=self.generation, max_positions=self.max_positions)
+        s.merged_in_place, s.run_dir, s.use_base = self.merged_in_place, self.run_dir, self.use_base
+        return s
 
     def _check_idle(self):
         if self.busy: raise RuntimeError("a reply is being generated: stop() it or wait for it first")
@@ -162,10 +170,12 @@ def _reply_stats(self:ChatSession, prompt:list, streamer, filt:MarkerFilter, sta
 
 # %% ../nbs/06_chat.ipynb #7880c68f
 @patch
-def _generate(self:ChatSession, prompt:list, on_done=None, strip_leading:bool=True, dropped:int=0):
-    "Yield the reply to token ids `prompt` piece by piece; then `on_done(reply)` and `last_stats`."
+def _generate(self:ChatSession, prompt:list, on_done=None, strip_leading:bool=True, dropped:int=0, base:bool=None):
+    "Yield the reply to token ids `prompt` piece by piece (by the base model if `base`, default `use_base`); then `on_done(reply)` and `last_stats`."
     if not self._lock.acquire(blocking=False): raise RuntimeError("a reply is being generated: stop() it or wait for it first")
     try:
+        switch = self._base_model() if (self.use_base if base is None else base) else contextlib.nullcontext()
+        switch.__enter__()  # (held until the generation thread has ended, below)
         kw = generate_kwargs(self.generation, self.tokenizer.eos_token_id)
         self._stop.clear()
         streamer, filt, shown, started = _Streamer(self.tokenizer), MarkerFilter(strip_leading=strip_leading), [], time.perf_counter()
@@ -185,7 +195,9 @@ def _generate(self:ChatSession, prompt:list, on_done=None, strip_leading:bool=Tr
             self.last_stats = self._reply_stats(prompt, streamer, filt, started, kw["max_new_tokens"], stopped, error, dropped)
             if not error and on_done is not None: on_done("".join(shown))
         if error: raise error[0]
-    finally: self._lock.release()
+    finally:
+        try: switch.__exit__(None, None, None)
+        finally: self._lock.release()
 
 # %% ../nbs/06_chat.ipynb #8ff089a6
 @patch
@@ -352,9 +364,7 @@ def base_reply(self:ChatSession, text:str=None # a new message; default: answer 
     if not text and self.turns and self.turns[-1]["role"] == "assistant": history = history[:-1]
     if not any(m["role"] == "user" for m in history): raise ValueError("nothing to answer: send a message first")
     prompt, dropped = self.prompt_ids(history)
-    reply = []
-    with self._base_model(): reply = "".join(self._generate(prompt, dropped=dropped))
-    return reply
+    return "".join(self._generate(prompt, dropped=dropped, base=True))
 
 # %% ../nbs/06_chat.ipynb #b147ad29
 @patch
