@@ -15,7 +15,8 @@ from .template import check_template
 from .train import TrainingError, file_lock, is_complete_run, run_state, train
 
 # %% auto #0
-__all__ = ['ADAPTER_FILES', 'cached_run', 'why_not_a_run', 'load_run', 'merge_run']
+__all__ = ['NOTEBOOK_RUN', 'ADAPTER_FILES', 'cached_run', 'notebook_runs_dir', 'notebook_run', 'why_not_a_run', 'load_run',
+           'merge_run']
 
 # %% ../nbs/05a_runs.ipynb #0cf1674d
 def _code_hash()->str:
@@ -50,6 +51,22 @@ def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset);
         if run_dir.exists(): shutil.rmtree(run_dir)  # an incomplete leftover
         tmp.rename(run_dir)
     return run_dir
+
+# %% ../nbs/05a_runs.ipynb #fcdfad29
+NOTEBOOK_RUN = "guanaco" # the run 05_training trains in Colab
+
+def notebook_runs_dir()->Path:
+    "Where the notebooks keep runs: `neochat/runs` on Google Drive when it is mounted (Colab), else `runs/`."
+    drive = Path("/content/drive/MyDrive")
+    return drive/"neochat"/"runs" if drive.is_dir() else Path("runs")
+
+def notebook_run(name:str=NOTEBOOK_RUN # a run in `notebook_runs_dir()`
+                )->Path:
+    "The run `05_training` trained, if it has finished; else the `tiny` offline run (`cached_run`). Says which."
+    d = notebook_runs_dir()/name
+    if is_complete_run(d): print(f"Using the run in {d}."); return d
+    print(f"No finished run in {d} (05_training trains one in Colab): using the tiny offline run instead.")
+    return cached_run()
 
 # %% ../nbs/05a_runs.ipynb #795df85d
 def why_not_a_run(run_dir:Path)->str:
