@@ -14,9 +14,9 @@ from .template import use_chat_template, gpt_neo_chat_tokenizer
 
 # %% auto #0
 __all__ = ['TINY_GPT_NEO', 'TINY_VERSION', 'LORA_PRESETS', 'gpt_neo_config', 'tiny_gpt_neo_config', 'tiny_model_dir',
-           'resolve_model_name', 'load_tokenizer', 'pick_device', 'pick_precision', 'weights_dtype', 'set_attention',
-           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'model_config',
-           'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts']
+           'resolve_model_name', 'load_tokenizer', 'pick_device', 'pick_precision', 'hub_reachable', 'can_run',
+           'weights_dtype', 'set_attention', 'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets',
+           'model_config', 'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts']
 
 # %% ../nbs/04_lora_setup.ipynb #3262c715
 def gpt_neo_config(hidden_size:int, # width
@@ -83,6 +83,24 @@ def pick_precision(setting:str="auto", # auto|bf16|fp16|fp32
     if setting == "bf16" and device == "cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError("model.precision: this GPU has no bf16; use fp16 or auto")
     return setting
+
+# %% ../nbs/04_lora_setup.ipynb #76e4d3ac
+def hub_reachable(timeout:float=3.0)->bool:
+    "Can this machine reach the Hugging Face hub? (False when `HF_HUB_OFFLINE` is set.)"
+    import os, socket
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"): return False
+    try: socket.create_connection(("huggingface.co", 443), timeout=timeout).close(); return True
+    except OSError: return False
+
+def can_run(what:str, # what the cell does, for the message
+            gpu:bool=False, # it needs a CUDA GPU
+            hub:bool=True # it downloads from the Hugging Face hub
+           )->bool:
+    "Whether this machine can do `what`; if not, print one line saying why and how to get it (Colab: choose a GPU runtime)."
+    missing = [m for m, need, ok in (("a GPU (in Colab: Runtime > Change runtime type > GPU)", gpu, torch.cuda.is_available),
+                                     ("the Hugging Face hub (offline?)", hub, hub_reachable)) if need and not ok()]
+    if missing: print(f"Skipped: to {what} this cell needs {' and '.join(missing)}.")
+    return not missing
 
 # %% ../nbs/04_lora_setup.ipynb #75b5dfd8
 def weights_dtype(precision:str):

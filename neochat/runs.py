@@ -1,4 +1,4 @@
-"""Opening a run directory that training wrote: the fine-tuned model and its tokenizer for chat and evaluation, a merged standalone copy, and a run trained once per machine and reused.
+"""Opening a run directory that training wrote (the fine-tuned model and its tokenizer, or a merged standalone copy), a run trained once per machine and reused, and the run the notebooks share in Colab: sized to the GPU, timed before it trains, kept on Drive.
 
 Docs: https://neochat-ai.github.io/neochat/runs.html.md"""
 
@@ -6,17 +6,20 @@ Docs: https://neochat-ai.github.io/neochat/runs.html.md"""
 
 # %% ../nbs/05a_runs.ipynb #d166d3bc
 from __future__ import annotations
-import contextlib, copy, hashlib, io, json, shutil, warnings
+import contextlib, copy, gc, hashlib, io, json, os, shutil, statistics, tempfile, time, warnings
+from dataclasses import dataclass
 from pathlib import Path
 import torch
+from transformers import TrainerCallback
 from .config import Config, get_preset, load_config, neochat_home, save_config, validate
 from .model import base_lm, pick_device, pick_precision, set_attention, weights_dtype
 from .template import check_template
-from .train import TrainingError, file_lock, is_complete_run, run_state, train
+from .train import TrainingError, file_lock, is_complete_run, last_checkpoint, run_state, train
 
 # %% auto #0
-__all__ = ['NOTEBOOK_RUN', 'ADAPTER_FILES', 'cached_run', 'notebook_runs_dir', 'notebook_run', 'why_not_a_run', 'load_run',
-           'merge_run']
+__all__ = ['NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'ADAPTER_FILES', 'cached_run', 'in_colab', 'drive_dir', 'notebook_runs_dir',
+           'mount_drive', 'notebook_run', 'gpu_memory_gib', 'preset_for_gpu', 'notebook_config', 'RunEstimate',
+           'StepTimer', 'estimate_run', 'notebook_train', 'why_not_a_run', 'load_run', 'merge_run']
 
 # %% ../nbs/05a_runs.ipynb #0cf1674d
 def _code_hash()->str:
@@ -53,20 +56,130 @@ def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset);
     return run_dir
 
 # %% ../nbs/05a_runs.ipynb #fcdfad29
-NOTEBOOK_RUN = "guanaco" # the run 05_training trains in Colab
+NOTEBOOK_RUN = "neochat" # the run 05_training trains in Colab, in `notebook_runs_dir()`
+
+def in_colab()->bool:
+    "Is this Google Colab (is `google.colab` importable)?"
+    try: import google.colab; return True
+    except ImportError: return False
+
+def drive_dir()->Path:
+    "Where Google Drive is (or would be) mounted: `/content/drive/MyDrive`, or `$NEOCHAT_DRIVE`."
+    return Path(os.environ.get("NEOCHAT_DRIVE", "/content/drive/MyDrive"))
 
 def notebook_runs_dir()->Path:
     "Where the notebooks keep runs: `neochat/runs` on Google Drive when it is mounted (Colab), else `runs/`."
-    drive = Path("/content/drive/MyDrive")
-    return drive/"neochat"/"runs" if drive.is_dir() else Path("runs")
+    return drive_dir()/"neochat"/"runs" if drive_dir().is_dir() else Path("runs")
+
+def mount_drive()->Path:
+    "In Colab, mount Google Drive (Colab asks for permission) unless it is mounted; returns `notebook_runs_dir()`."
+    if in_colab() and not drive_dir().is_dir():
+        from google.colab import drive
+        try: drive.mount(str(drive_dir().parent))
+        except Exception as e: print(f"Google Drive was not mounted ({e}): runs stay in this runtime's runs/ folder.")
+    return notebook_runs_dir()
 
 def notebook_run(name:str=NOTEBOOK_RUN # a run in `notebook_runs_dir()`
                 )->Path:
-    "The run `05_training` trained, if it has finished; else the `tiny` offline run (`cached_run`). Says which."
-    d = notebook_runs_dir()/name
+    "The run `05_training` trained (in Colab, on Drive, mounted first), if it has finished; else the `tiny` offline run. Says which."
+    d = mount_drive()/name
     if is_complete_run(d): print(f"Using the run in {d}."); return d
     print(f"No finished run in {d} (05_training trains one in Colab): using the tiny offline run instead.")
     return cached_run()
+
+# %% ../nbs/05a_runs.ipynb #f976db4f
+def gpu_memory_gib()->float|None:
+    "The CUDA GPU's total memory in GiB, or None without one."
+    return torch.cuda.get_device_properties(0).total_memory / 2**30 if torch.cuda.is_available() else None
+
+MIN_GIB_FOR_1_3B = 14.0 # a T4 reports 14.7 GiB (its 16 GB less what the driver reserves)
+
+def preset_for_gpu(memory_gib:float|None # the GPU's memory (`gpu_memory_gib()`); None: no GPU
+                  )->str:
+    "`gpt-neo-1.3b` on a GPU with about 15 GB or more (T4, L4, A100), `gpt-neo-125m` on a smaller one, `tiny` without one."
+    if memory_gib is None: return "tiny"
+    return "gpt-neo-1.3b" if memory_gib >= MIN_GIB_FOR_1_3B else "gpt-neo-125m"
+
+def notebook_config(dataset:str="guanaco", # guanaco, orca, or both: "guanaco+orca"
+                    drive:bool=True, # save the run on Google Drive (Colab mounts it, asking first)
+                    memory_gib:float|None=None # default: this machine's GPU (`gpu_memory_gib()`)
+                   )->Config:
+    "The config `05_training` trains in Colab: the preset this GPU fits, `dataset`, and the run directory `NOTEBOOK_RUN`."
+    memory_gib = gpu_memory_gib() if memory_gib is None else memory_gib
+    preset = preset_for_gpu(memory_gib)
+    cfg = get_preset(preset)
+    if preset != "tiny": cfg.data.sources = dataset.split("+")
+    cfg.train.output_dir = str((mount_drive() if drive else Path("runs"))/NOTEBOOK_RUN)
+    where = "no GPU" if memory_gib is None else f"a GPU with {memory_gib:.1f} GiB"
+    print(f"{where}: preset {preset} ({cfg.model.name}), data {'+'.join(cfg.data.sources)}, run in {cfg.train.output_dir}")
+    return validate(cfg)
+
+# %% ../nbs/05a_runs.ipynb #916338f5
+@dataclass
+class RunEstimate:
+    "A short timed warm-up of a run, and what it means for the whole run."
+    steps:int # the steps the run trains
+    seconds_per_step:float # median over the warm-up, its first steps left out
+    eval_seconds:float # one evaluation on the held-out split
+    evaluations:int # the evaluations the run makes, the one before training included
+    device:str
+    peak_gib:float|None = None # peak GPU memory in the warm-up
+    total_gib:float|None = None # the GPU's memory
+
+    @property
+    def minutes(self)->float: return (self.steps * self.seconds_per_step + self.evaluations * self.eval_seconds) / 60
+
+    def __repr__(self):
+        mem = "" if self.peak_gib is None else f"; peak GPU memory {self.peak_gib:.1f} of {self.total_gib:.1f} GiB"
+        warn = " (close to the limit: set train.gradient_checkpointing = True if it runs out)" if self.peak_gib and self.peak_gib > 0.9 * self.total_gib else ""
+        return (f"about {self.minutes:.0f} min on {self.device}: {self.steps} steps at {self.seconds_per_step:.2f} s/step, "
+                f"{self.evaluations} evaluations at {self.eval_seconds:.0f} s{mem}{warn}")
+
+class StepTimer(TrainerCallback):
+    "The time at the end of every training step (after the GPU has finished it)."
+    def __init__(self): self.ends = []
+    def on_step_end(self, args, state, control, **kwargs):
+        if torch.cuda.is_available(): torch.cuda.synchronize()
+        self.ends.append(time.perf_counter())
+
+def estimate_run(cfg:Config, # the run to estimate (nothing is written to its output_dir)
+                 data=None, # its conversations, already loaded (default: load `cfg.data`)
+                 steps:int=8, # warm-up steps; the first two are not timed
+                 skip:int=2
+                )->RunEstimate:
+    "Train `steps` steps of `cfg` and evaluate once in a scratch folder, timed, and scale that to the whole run."
+    if steps < skip + 2: raise ValueError(f"steps must be at least {skip + 2} (the first {skip} are not timed)")
+    c, timer, cuda = copy.deepcopy(cfg), StepTimer(), torch.cuda.is_available()
+    c.train.max_steps, c.train.eval_steps, c.train.save_steps = steps, steps + 1, steps + 1
+    if cuda: torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
+    with tempfile.TemporaryDirectory() as d:
+        c.train.output_dir = str(Path(d)/"warm-up")
+        try:
+            with contextlib.redirect_stdout(io.StringIO()): res = train(c, data=data, callbacks=[timer], live_plot=False)
+        except torch.OutOfMemoryError:
+            raise TrainingError(f"out of GPU memory in the warm-up at train.batch_size={c.train.batch_size}, max_length={c.train.max_length}: "
+                                "set train.gradient_checkpointing = True, or lower batch_size and raise grad_accum") from None
+    gaps = [b - a for a, b in zip(timer.ends[skip - 1:], timer.ends[skip:])]
+    first = res.history[0] if res.history and "eval_runtime" in res.history[0] else {}
+    evals = (1 + cfg.train.max_steps // cfg.train.eval_steps) if first else 0
+    est = RunEstimate(cfg.train.max_steps, statistics.median(gaps), first.get("eval_runtime", 0.0), evals, res.summary["device"],
+                      torch.cuda.max_memory_allocated() / 2**30 if cuda else None, gpu_memory_gib())
+    del res; gc.collect()
+    if cuda: torch.cuda.empty_cache()
+    return est
+
+# %% ../nbs/05a_runs.ipynb #86d33e69
+def notebook_train(cfg:Config, # from `notebook_config`
+                   data=None, # its conversations, already loaded
+                   overwrite:bool=False # train a finished run again, from step 0
+                  )->Path:
+    "Train `cfg`'s run with a live loss plot, resuming it if it was stopped, and return its directory."
+    d, state = Path(cfg.train.output_dir), run_state(cfg.train.output_dir)
+    if state == "finished" and not overwrite:
+        print(f"{d} holds a finished run: 06, 07 and 08 open it (tick OVERWRITE to train it again)")
+        return d
+    if state == "stopped" and not overwrite: print(f"Continuing the run in {d} from {last_checkpoint(d).name}")
+    return train(cfg, data=data, resume=state == "stopped" and not overwrite, overwrite=overwrite and state in ("stopped", "finished")).run_dir
 
 # %% ../nbs/05a_runs.ipynb #795df85d
 def why_not_a_run(run_dir:Path)->str:

@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #f53381c7
 from __future__ import annotations
-import contextlib, errno, json, math, os, shutil, time
+import contextlib, errno, json, math, os, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from transformers import TrainerCallback
@@ -139,7 +139,7 @@ def _in_notebook()->bool:
     try: from IPython import get_ipython
     except ImportError: return False
     ip = get_ipython()
-    return ip is not None and "IPKernelApp" in ip.config
+    return ip is not None and ("IPKernelApp" in ip.config or "google.colab" in sys.modules)  # Colab's shell, whatever its config
 
 class LossPlot(TrainerCallback):
     "Redraw the loss plot at every log step (in place, in a notebook) and save it to `path` at the end."

@@ -34,5 +34,7 @@ def test_docs_processing_runs_clean(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Traceback" not in res.stderr, res.stderr[-3000:]
+    for f in ("nbdev.yml", "_quarto.yml"):  # what nbdev generates for the site is committed as it generates it
+        assert (proj/"nbs"/f).read_text() == (ROOT/"nbs"/f).read_text(), f"nbdev-proc-nbs rewrites nbs/{f}: commit what it writes"
     done = {p.name for p in (proj / "_proc").rglob("*.ipynb")}
     assert {p.name for p in (ROOT / "nbs").glob("[0-9]*.ipynb")} <= done

@@ -7,10 +7,18 @@ from pathlib import Path
 
 _is_stand_in = True
 
+def _local(path)->Path:
+    "Colab's `path` on this machine: under $NEOCHAT_COLAB_ROOT when set (and not already there)."
+    root = os.environ.get("NEOCHAT_COLAB_ROOT")
+    if not root or str(path).startswith(root): return Path(path)
+    return Path(root)/str(path).lstrip("/")
+
+# Where neochat looks for a mounted Drive (`neochat.runs.drive_dir`): Colab's /content/drive/MyDrive, moved under the root.
+if os.environ.get("NEOCHAT_COLAB_ROOT"): os.environ.setdefault("NEOCHAT_DRIVE", str(_local("/content/drive/MyDrive")))
+
 def _mount(mountpoint="/content/drive", force_remount=False, **kwargs):
     "Make `mountpoint`/MyDrive exist, as a mounted Drive would (under $NEOCHAT_COLAB_ROOT when set)."
-    root = Path(os.environ.get("NEOCHAT_COLAB_ROOT", "/")) / str(mountpoint).lstrip("/")
-    (root/"MyDrive").mkdir(parents=True, exist_ok=True)
+    (_local(mountpoint)/"MyDrive").mkdir(parents=True, exist_ok=True)
     print(f"Mounted at {mountpoint}")
 
 drive = types.ModuleType("google.colab.drive"); drive.mount = _mount
