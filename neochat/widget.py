@@ -1,4 +1,4 @@
-"""`ChatWidget`: a chat in the notebook (JupyterLab and Colab) on a `ChatSession`: streaming replies, Stop, Retry, Undo, Continue, Clear, a status line and the sampling settings.
+"""`ChatWidget`: a chat in the notebook (JupyterLab, Colab, VS Code) on a `ChatSession`: streaming replies rendered as markdown, Stop, Retry, Undo, Continue, Clear, a status line and the sampling settings.
 
 Docs: https://neochat-ai.github.io/neochat/chat_widget.html.md"""
 
@@ -6,110 +6,395 @@ Docs: https://neochat-ai.github.io/neochat/chat_widget.html.md"""
 
 # %% ../nbs/07_chat_widget.ipynb #de8004ce
 from __future__ import annotations
-import dataclasses, html, sys, threading, time
+import dataclasses, html, inspect, sys, threading, time
+from functools import lru_cache
+import anywidget, traitlets as T
 import ipywidgets as W
+from markdown_it import MarkdownIt
 from fastcore.basics import patch
-from .config import SAMPLING_PRESETS, sampling_preset
+from .config import SAMPLING_PRESETS, GenerationSettings, sampling_preset
 from .chat import ChatSession
 
 # %% auto #0
-__all__ = ['LABELS', 'CSS', 'in_colab', 'message_html', 'ChatWidget']
+__all__ = ['LABELS', 'HINT', 'CSS', 'ESM', 'DELIM', 'NO_STOP', 'ACTIONS', 'WIDGET_VIEW', 'CUSTOM', 'reply_html', 'message_item',
+           'conversation_html', 'ChatView', 'in_colab', 'widget_message_pump', 'ChatWidget', 'preset_of']
+
+# %% ../nbs/07_chat_widget.ipynb #99a1e749
+def _markdown()->MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"]).disable("image")
+    def link_open(self, tokens, idx, options, env):
+        tokens[idx].attrSet("target", "_blank"); tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
+        return self.renderToken(tokens, idx, options, env)
+    md.add_render_rule("link_open", link_open)
+    return md
+
+_MD = _markdown()
+
+def reply_html(text:str)->str:
+    "A model's reply as safe HTML: markdown rendered, raw HTML kept as text, images never loaded."
+    return _MD.render(text)
+
+# %% ../nbs/07_chat_widget.ipynb #c1b9526c
+LABELS = {"user": "You", "assistant": "neochat", "base": "base model (no fine-tuning)", "error": "Error"}
+HINT = "Say hello: type a message below and press Enter (Shift+Enter adds a line). Settings, below, change how it answers."
+
+@lru_cache(maxsize=1024)
+def _html(role, text): return reply_html(text) if role == "assistant" else f'<div class="neochat-plain">{html.escape(text)}</div>'
+
+def message_item(role:str, # user | assistant | error
+                 text:str,
+                 base:bool=False, # an assistant reply written by the base model
+                 pending:bool=False # a reply still being generated
+                )->dict:
+    "One message as the pane shows it: role, label and safe HTML."
+    body = (_html(role, text) if not pending else reply_html(text)) if text else (
+        '<span class="neochat-typing">…</span>' if pending else '<span class="neochat-empty">(empty reply)</span>')
+    return dict(role=role, label=LABELS["base" if base and role == "assistant" else role], html=body)
+
+# %% ../nbs/07_chat_widget.ipynb #753c4e47
+CSS = r"""
+.neochat-view {
+  --nc-pane: var(--jp-layout-color2, var(--colab-secondary-surface-color, #f3f4f6));
+  --nc-bubble: var(--jp-layout-color0, var(--colab-primary-surface-color, #ffffff));
+  --nc-fg: var(--jp-content-font-color1, var(--colab-primary-text-color, #1f2328));
+  --nc-muted: var(--jp-ui-font-color1, var(--colab-primary-text-color, #3b424b));
+  --nc-border: var(--jp-border-color1, #c8cfd6);
+  --nc-user: var(--jp-brand-color0, #0b57d0);
+  --nc-code: var(--jp-cell-editor-background, var(--colab-secondary-surface-color, #eef0f3));
+  --nc-error: var(--jp-error-color1, #cf222e);
+  --nc-button: var(--jp-layout-color1, var(--colab-primary-surface-color, #ffffff));
+  display: flex; flex-direction: column; gap: 6px; max-width: 860px; color: var(--nc-fg);
+  font-family: var(--jp-content-font-family, system-ui, -apple-system, "Segoe UI", sans-serif); font-size: 14px;
+}
+.neochat-chat { background: var(--nc-pane); border: 1px solid var(--nc-border); border-radius: 8px; padding: 8px;
+  min-height: 120px; max-height: 420px; overflow-y: auto; overscroll-behavior: contain; }
+.neochat-messages { display: flex; flex-direction: column; gap: 6px; }
+.neochat-msg { display: flex; flex-direction: column; align-items: flex-start; min-width: 0; }
+.neochat-msg-user { align-items: flex-end; }
+.neochat-role { font-size: 11px; color: var(--nc-muted); margin: 0 8px 1px; }
+.neochat-text { max-width: 85%; min-width: 0; box-sizing: border-box; padding: 6px 10px; border-radius: 10px; line-height: 1.45;
+  overflow-wrap: anywhere; background: var(--nc-bubble); color: var(--nc-fg); border: 1px solid var(--nc-border); }
+.neochat-msg-user .neochat-text { background: var(--nc-user); color: #ffffff; border-color: var(--nc-user); }
+.neochat-msg-error .neochat-text { border: 1px solid var(--nc-error); border-left-width: 4px; }
+.neochat-plain { white-space: pre-wrap; }
+.neochat-text > :first-child { margin-top: 0; }
+.neochat-text > :last-child { margin-bottom: 0; }
+.neochat-text p, .neochat-text ul, .neochat-text ol, .neochat-text pre, .neochat-text table { margin: 0 0 0.5em; }
+.neochat-text h1, .neochat-text h2, .neochat-text h3, .neochat-text h4 { margin: 0.2em 0 0.4em; line-height: 1.25; color: inherit; }
+.neochat-text h1 { font-size: 1.35em; } .neochat-text h2 { font-size: 1.2em; } .neochat-text h3, .neochat-text h4 { font-size: 1.05em; }
+.neochat-text ul, .neochat-text ol { padding-left: 1.4em; }
+.neochat-text code { font-family: var(--jp-code-font-family, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace); font-size: 0.92em;
+  background: var(--nc-code); padding: 0 3px; border-radius: 4px; }
+.neochat-text pre { background: var(--nc-code); padding: 8px; border-radius: 6px; overflow-x: auto; max-width: 100%; white-space: pre; }
+.neochat-text pre code { padding: 0; background: none; overflow-wrap: normal; }
+.neochat-text table { border-collapse: collapse; } .neochat-text th, .neochat-text td { border: 1px solid var(--nc-border); padding: 2px 6px; }
+.neochat-text a { color: inherit; text-decoration: underline; }
+.neochat-typing, .neochat-empty { color: var(--nc-muted); }
+.neochat-hint { color: var(--nc-muted); padding: 24px 12px; text-align: center; line-height: 1.5; }
+.neochat-compose { display: flex; gap: 6px; align-items: flex-end; }
+.neochat-input { flex: 1 1 auto; min-height: 36px; max-height: 200px; resize: vertical; box-sizing: border-box; padding: 7px 9px;
+  font: inherit; line-height: 1.4; color: var(--nc-fg); background: var(--nc-bubble); border: 1px solid var(--nc-border); border-radius: 8px; }
+.neochat-input:focus { outline: 2px solid var(--nc-user); outline-offset: -1px; }
+.neochat-buttons { display: flex; gap: 6px; flex-wrap: wrap; }
+.neochat-button { font: inherit; font-size: 13px; padding: 5px 12px; border-radius: 6px; cursor: pointer; color: var(--nc-fg);
+  background: var(--nc-button); border: 1px solid var(--nc-border); }
+.neochat-button:hover:enabled { filter: brightness(0.93); }
+.neochat-send { background: var(--nc-user); color: #ffffff; border-color: var(--nc-user); height: 36px; }
+.neochat-stop:enabled { background: var(--nc-error); color: #ffffff; border-color: var(--nc-error); }
+.neochat-button:disabled { opacity: 0.4; cursor: not-allowed; filter: grayscale(1); }
+.neochat-status { font-size: 12px; color: var(--nc-muted); min-height: 1.3em; }
+.neochat-static .neochat-chat { max-height: none; }"""
+
+# %% ../nbs/07_chat_widget.ipynb #ddb74013
+def conversation_html(items:list, # message dicts (`message_item`)
+                      hint:str=HINT # shown when there are none
+                     )->str:
+    "The chat pane as standalone HTML with its styles, for pages where no widget runs."
+    body = "".join(f'<div class="neochat-msg neochat-msg-{m["role"]}"><div class="neochat-role">{html.escape(m["label"])}</div>'
+                   f'<div class="neochat-text">{m["html"]}</div></div>' for m in items)
+    body = body or f'<div class="neochat-hint">{html.escape(hint)}</div>'
+    return f'<div class="neochat-view neochat-static"><style>{CSS}</style><div class="neochat-chat"><div class="neochat-messages">{body}</div></div></div>'
+
+# %% ../nbs/07_chat_widget.ipynb #771a4c45
+_JS_RULES = r"""
+export const FOLLOW_SLACK = 40; // px: this close to the bottom, the pane keeps following new text
+
+export function nearBottom(scrollTop, scrollHeight, clientHeight) {
+  return scrollHeight - scrollTop - clientHeight <= FOLLOW_SLACK;
+}
+
+// What a key pressed in the input box does: "send" (Enter), "newline" (Shift+Enter: the browser adds it), or null.
+export function keyAction(e) {
+  if (e.key !== "Enter" || e.isComposing || e.keyCode === 229) return null; // 229: an IME is composing
+  return e.shiftKey ? "newline" : "send";
+}
+
+export const BUTTONS = [["stop", "Stop", "stop the reply, keeping what was said"],
+  ["retry", "Retry", "a new reply to your last message"], ["undo", "Undo", "remove your last message and its reply"],
+  ["continue", "Continue", "extend the last reply"], ["clear", "Clear", "start a new conversation and empty the box"]];"""
+
+# %% ../nbs/07_chat_widget.ipynb #2656795a
+_JS_MESSAGE = r"""
+function h(tag, cls, text) {
+  const n = document.createElement(tag);
+  if (cls) n.className = cls;
+  if (text != null) n.textContent = text;
+  return n;
+}
+
+function messageNode(m) {
+  const node = h("div", `neochat-msg neochat-msg-${m.role}`), text = h("div", "neochat-text");
+  text.innerHTML = m.html; // made safe in Python (message_item): no raw HTML, no images
+  node.append(h("div", "neochat-role", m.label), text);
+  return node;
+}"""
+
+# %% ../nbs/07_chat_widget.ipynb #93bfb745
+_JS_RENDER = r"""
+function render({ model, el }) {
+  el.classList.add("neochat-view");
+  const pane = h("div", "neochat-chat"), list = h("div", "neochat-messages"), status = h("div", "neochat-status");
+  const compose = h("div", "neochat-compose"), input = h("textarea", "neochat-input"), row = h("div", "neochat-buttons");
+  const buttons = { send: h("button", "neochat-button neochat-send", "Send") };
+  buttons.send.title = "send the message (Enter)";
+  for (const [action, label, tip] of BUTTONS) {
+    const b = (buttons[action] = h("button", `neochat-button neochat-${action}`, label));
+    b.title = tip;
+    b.addEventListener("click", () => model.send({ event: "click", action }));
+    row.append(b);
+  }
+  input.rows = 2;
+  input.placeholder = "Message neochat: Enter sends, Shift+Enter adds a line";
+  pane.setAttribute("role", "log");
+  pane.append(list); compose.append(input, buttons.send); el.append(pane, compose, row, status);
+
+  // The pane follows new text while it is scrolled to the bottom; scrolled up to read, it stays put.
+  let follow = true, pendingNode = null;
+  pane.addEventListener("scroll", () => { follow = nearBottom(pane.scrollTop, pane.scrollHeight, pane.clientHeight); });
+  const stick = () => { if (follow) pane.scrollTop = pane.scrollHeight; };
+  function draw() {
+    const p = model.get("pending"), nodes = model.get("messages").map(messageNode);
+    pendingNode = p && p.role ? messageNode(p) : null;
+    if (pendingNode) nodes.push(pendingNode);
+    if (!nodes.length) nodes.push(h("div", "neochat-hint", model.get("hint")));
+    list.replaceChildren(...nodes); stick();
+  }
+  function drawPending() {
+    const p = model.get("pending");
+    if (pendingNode && p && p.role) { pendingNode.lastChild.innerHTML = p.html; stick(); } else draw();
+  }
+  function drawControls() {
+    const on = new Set(model.get("enabled"));
+    for (const [action, b] of Object.entries(buttons)) b.disabled = !on.has(action);
+    buttons.stop.hidden = !model.get("show_stop");
+    status.textContent = model.get("status");
+  }
+
+  // The text travels inside the "send" message, so it cannot race the box's own (throttled) sync of `draft`.
+  const autosize = () => { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight + 2, 200) + "px"; };
+  const sync = () => { model.set("draft", input.value); model.save_changes(); autosize(); };
+  function submit() {
+    if (!input.value.trim() || model.get("busy")) return;
+    model.send({ event: "send", text: input.value });
+    input.value = ""; sync(); follow = true;
+  }
+  // Python changes the box by message ("fill"): put a failed or undone message back, or empty the box (Clear).
+  const onMessage = (msg) => { if (msg && "fill" in msg && (msg.always || !input.value.trim())) { input.value = msg.fill; sync(); } };
+  input.addEventListener("input", sync);
+  input.addEventListener("keydown", (e) => {
+    e.stopPropagation(); // keys typed here are the chat's, not the notebook's shortcuts
+    if (keyAction(e) === "send") { e.preventDefault(); submit(); }
+  });
+  buttons.send.addEventListener("click", submit);
+
+  const handlers = [["change:messages change:hint", draw], ["change:pending", drawPending], ["msg:custom", onMessage],
+    ["change:enabled change:show_stop change:status change:busy", drawControls]];
+  for (const [events, f] of handlers) for (const ev of events.split(" ")) model.on(ev, f);
+  input.value = model.get("draft"); draw(); drawControls();
+  return () => { for (const [events, f] of handlers) for (const ev of events.split(" ")) model.off(ev, f); };
+}
+
+export default { render };"""
+ESM = _JS_RULES + _JS_MESSAGE + _JS_RENDER
+
+# %% ../nbs/07_chat_widget.ipynb #14e12d16
+class ChatView(anywidget.AnyWidget):
+    "The chat's browser side: message pane, input box, buttons and status line (`ESM`, `CSS`)."
+    _esm, _css = ESM, CSS
+    messages = T.List(T.Dict()).tag(sync=True) # the conversation: `message_item` dicts
+    pending = T.Dict().tag(sync=True) # the reply being generated ({} when none)
+    draft = T.Unicode("").tag(sync=True) # the input box's text, as the browser last reported it
+    enabled = T.List(T.Unicode()).tag(sync=True) # the buttons that can act now: send, stop, retry, undo, continue, clear
+    show_stop = T.Bool(True).tag(sync=True) # False where Stop cannot work (see "Colab" below)
+    busy = T.Bool(False).tag(sync=True) # a reply is being generated
+    status = T.Unicode("").tag(sync=True)
+    hint = T.Unicode(HINT).tag(sync=True) # shown in an empty chat
 
 # %% ../nbs/07_chat_widget.ipynb #5de3c873
 def in_colab()->bool:
     "Are we running in Google Colab?"
     return "google.colab" in sys.modules
 
-# %% ../nbs/07_chat_widget.ipynb #43af8f0e
-LABELS = {"user": "You", "assistant": "neochat", "error": "Error"}
+def _kernel():
+    "This process's Jupyter kernel, or None (a script, a test run, IPython in a terminal)."
+    ip = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    return getattr(ip, "kernel", None)
 
-def message_html(role:str, # user | assistant | error
-                 text:str,
-                 pending:bool=False # a reply still being generated (shown as … while empty)
-                )->str:
-    "The HTML of one chat message: a role label and `text`, escaped so that nothing in it is markup."
-    body = (html.escape(text) if text else '<span class="neochat-typing">…</span>' if pending
-            else '<span class="neochat-empty">(empty reply)</span>')
-    return f'<div class="neochat-role">{LABELS[role]}</div><div class="neochat-text">{body}</div>'
+# %% ../nbs/07_chat_widget.ipynb #43af8f0e
+DELIM = b"<IDS|MSG>"
+
+def _msg_type(session, frames)->str:
+    "The type of a raw shell message, read from its header without verifying (the kernel verifies it when it dispatches)."
+    parts = [getattr(f, "bytes", f) for f in frames]
+    return session.unpack(parts[parts.index(DELIM) + 2]).get("msg_type", "")
+
+def _run_now(coro, steps:int=1000):
+    "Run a coroutine that never waits on anything (ipykernel's dispatch of a comm message) to its end, here."
+    if not inspect.isawaitable(coro): return
+    for _ in range(steps):
+        try: coro.send(None)
+        except StopIteration: return
+    coro.close(); raise RuntimeError("a widget message's dispatch kept waiting")
+
+def widget_message_pump(kernel=None # default: this notebook's kernel
+                       ):
+    "A function that dispatches the widget messages waiting for `kernel` (ipykernel 6, as in Colab), or None where it cannot."
+    if kernel is None: kernel = _kernel()
+    if not all(hasattr(kernel, a) for a in ("msg_queue", "shell_stream", "session", "dispatch_shell", "set_parent", "_parent_ident")): return None
+    def pump():
+        parent, ident, held = kernel.get_parent("shell"), kernel._parent_ident["shell"], []
+        kernel.shell_stream.flush() # what arrived goes into msg_queue
+        while kernel.msg_queue.qsize():
+            item = kernel.msg_queue.get_nowait()
+            if len(item) == 3 and _msg_type(kernel.session, item[2][0]) == "comm_msg": _run_now(item[1](*item[2]))
+            else: held.append(item)
+        for item in held: kernel.msg_queue.put_nowait(item)
+        kernel.set_parent(ident, parent, "shell")
+    return pump
 
 # %% ../nbs/07_chat_widget.ipynb #780a9934
-CSS = """<style>
-.neochat { max-width: 860px; }
-.neochat-chat { border: 1px solid #d0d7de; border-radius: 8px; background: #f6f8fa; padding: 6px; }
-.neochat-messages { width: 100%; }
-.neochat-msg { margin: 2px 0 !important; width: 100%; }
-.neochat-msg .widget-html-content { line-height: 1.45; white-space: normal; width: 100%; }
-.neochat-role { font-size: 11px; color: #57606a; margin: 2px 8px 0 8px; }
-.neochat-text { display: inline-block; max-width: 85%; white-space: pre-wrap; word-break: break-word; text-align: left;
-                padding: 6px 10px; border-radius: 10px; font-size: 14px; font-family: system-ui, sans-serif; }
-.neochat-msg-user { text-align: right; }
-.neochat-msg-user .neochat-text { background: #0969da; color: #fff; }
-.neochat-msg-assistant .neochat-text { background: #fff; border: 1px solid #d0d7de; color: #1f2328; }
-.neochat-msg-error .neochat-text { background: #ffebe9; border: 1px solid #ff8182; color: #82071e; }
-.neochat-typing, .neochat-empty { color: #8c959f; }
-.neochat-status { font-size: 12px; color: #57606a; }
-</style>"""
-
-# %% ../nbs/07_chat_widget.ipynb #dd66ee65
-def _button(text, cls, tip, **kw): return W.Button(description=text, tooltip=tip, layout=W.Layout(width="auto"), **kw).add_class(cls)
+NO_STOP = "Stop is hidden: this kernel cannot take a click while it generates in the foreground; max_new_tokens bounds each reply."
 
 class ChatWidget(W.VBox):
-    "A notebook chat on a `ChatSession`: chat pane, input (Enter sends), Send/Stop/Retry/Undo/Continue/Clear, status, settings."
+    "A notebook chat on a `ChatSession`: message pane, input box (Enter sends), Stop/Retry/Undo/Continue/Clear, status, settings."
     def __init__(self, session:ChatSession, # the conversation to show and continue
                  max_updates_per_second:float=10, # redraws of a streaming reply
                  background:bool=None, # generate in a thread; default: everywhere but Colab
+                 poll=None, # called between tokens in the foreground; default: `widget_message_pump()`
                  **kwargs):
         self.session, self.min_interval = session, 1 / max_updates_per_second
         self.background = not in_colab() if background is None else background
-        self.updates, self._worker, self._running, self._shown = 0, None, False, []
-        self.messages = W.VBox([]).add_class("neochat-messages")
-        self.chat = W.Box([self.messages], layout=W.Layout(flex_flow="column-reverse", overflow="auto", min_height="160px", max_height="420px")).add_class("neochat-chat")
-        self.input = W.Text(placeholder="Message neochat (Enter sends)", layout=W.Layout(flex="1 1 auto", width="auto")).add_class("neochat-input")
-        self.input.on_msg(self._input_message)
-        self.send_button = _button("Send", "neochat-send", "send the message", button_style="primary")
-        self.stop_button = _button("Stop", "neochat-stop", "stop the reply, keeping what was said", button_style="danger")
-        self.retry_button = _button("Retry", "neochat-retry", "a new reply to your last message")
-        self.undo_button = _button("Undo", "neochat-undo", "remove your last message and its reply")
-        self.continue_button = _button("Continue", "neochat-continue", "extend the last reply")
-        self.clear_button = _button("Clear", "neochat-clear", "start a new conversation")
-        self.status = W.HTML("Ready.").add_class("neochat-status")
+        self.poll = None if self.background else poll or widget_message_pump()
+        self.updates, self._worker, self._running, self._extra, self._base = 0, None, False, [], set()
+        self.view = ChatView(show_stop=self.background or self.poll is not None)
+        self.view.on_msg(self._view_message)
+        self.view.observe(lambda _: self._update_buttons(), "draft")
         self.settings = self._settings_panel()
-        for b, action in ((self.send_button, "send"), (self.stop_button, "stop"), (self.retry_button, "retry"),
-                          (self.undo_button, "undo"), (self.continue_button, "continue_reply"), (self.clear_button, "clear")):
-            b.on_click(lambda _, action=action: getattr(self, action)())  # each action is a method, defined below
-        buttons = W.HBox([self.stop_button, self.retry_button, self.undo_button, self.continue_button, self.clear_button])
-        super().__init__([W.HTML(CSS), self.chat, W.HBox([self.input, self.send_button]), buttons, self.status, self.settings], **kwargs)
+        super().__init__([self.view, self.settings], **kwargs)
         self.add_class("neochat")
-        self._render(); self._update_buttons()
+        self._show(); self._update_buttons(); self._set_status("" if self.view.show_stop else NO_STOP)
 
     def __repr__(self): return f"ChatWidget({len(self.session.turns)} messages, sampling={self.session.generation.sampling!r})"
 
+# %% ../nbs/07_chat_widget.ipynb #4d67bc2d
+ACTIONS = {"stop": "stop", "retry": "retry", "undo": "undo", "continue": "continue_reply", "clear": "clear"}
+
+@patch
+def _view_message(self:ChatWidget, view, content, buffers=None):
+    if content.get("event") == "send": self.send(str(content.get("text", "")), from_box=True)
+    elif content.get("event") == "click" and content.get("action") in ACTIONS: getattr(self, ACTIONS[content["action"]])()
+
+# %% ../nbs/07_chat_widget.ipynb #61e7d974
+@patch
+def _fill_box(self:ChatWidget, text:str, always:bool=False):
+    "Put `text` into the input box: always, or only if the box is empty when the browser gets the message."
+    if always or not self.view.draft.strip(): self.view.draft = text
+    self.view.send({"fill": text, "always": always})
+
+# %% ../nbs/07_chat_widget.ipynb #dd66ee65
+@patch
+def _items(self:ChatWidget, messages:list=None)->list:
+    turns = self.session.turns if messages is None else messages
+    return [message_item(m["role"], m["content"], base=(i, m["content"]) in self._base) for i, m in enumerate(turns)] + self._extra
+
+@patch
+def _show(self:ChatWidget, messages:list=None): self.view.messages = self._items(messages)
+
+# %% ../nbs/07_chat_widget.ipynb #11679b46
+@patch
+def _update_buttons(self:ChatWidget):
+    turns, busy = self.session.turns, self._running
+    has_reply = bool(turns) and turns[-1]["role"] == "assistant"
+    can = {"send": not busy, "stop": busy, "retry": not busy and has_reply, "undo": not busy and bool(turns),
+           "continue": not busy and has_reply, "clear": not busy and bool(turns or self._extra or self.view.draft)}
+    self.view.enabled, self.view.busy = [a for a, ok in can.items() if ok], busy
+
+@patch
+def _set_status(self:ChatWidget, text:str): self.view.status = text
+
 # %% ../nbs/07_chat_widget.ipynb #30ae0650
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+def _colab_metadata(output=None # `google.colab.output`, where imported
+                   )->dict:
+    "The output metadata that has Colab draw a widget with its custom widget manager (as anywidget does), or {}."
+    output = output or sys.modules.get("google.colab.output")
+    url = getattr(getattr(output, "_widgets", None), "_installed_url", None)
+    return {WIDGET_VIEW: {"colab": {"custom_widget_manager": {"url": url}}}} if url else {}
+
+@patch
+def _repr_mimebundle_(self:ChatWidget, **kwargs):
+    data = {"text/plain": repr(self), "text/html": conversation_html(self._items(), self.view.hint)}
+    if _kernel() is None: return data
+    data[WIDGET_VIEW] = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
+    return (data, md) if (md := _colab_metadata()) else data
+
+if hasattr(W.Widget, "_ipython_display_"): # ipywidgets 7
+    @patch
+    def _ipython_display_(self:ChatWidget, **kwargs):
+        from IPython.display import display
+        data, md = (b if isinstance(b := self._repr_mimebundle_(), tuple) else (b, {}))
+        display(data, metadata=md, raw=True)
+        if WIDGET_VIEW in data: self._handle_displayed(**kwargs)
+
+# %% ../nbs/07_chat_widget.ipynb #575d1b15
+CUSTOM = "custom"
+
+def preset_of(g:GenerationSettings)->str:
+    "The sampling preset whose values `g` has, or 'custom'."
+    return next((n for n, p in SAMPLING_PRESETS.items() if all(abs(getattr(g, k) - v) < 1e-6 for k, v in p.items())), CUSTOM)
+
 _SLIDERS = dict(temperature=(W.FloatSlider, dict(min=0, max=2, step=0.05)), top_p=(W.FloatSlider, dict(min=0.05, max=1, step=0.01)),
                 top_k=(W.IntSlider, dict(min=0, max=200)), max_new_tokens=(W.IntSlider, dict(min=1, max=2048)),
                 repetition_penalty=(W.FloatSlider, dict(min=1, max=2, step=0.01)))
 
+# %% ../nbs/07_chat_widget.ipynb #2be65bf1
 @patch
 def _settings_panel(self:ChatWidget)->W.Accordion:
     g, style = self.session.generation, {"description_width": "140px"}
     self.system_box = W.Textarea(value=self.session.system or "", description="system prompt", placeholder="optional",
                                  style=style, layout=W.Layout(width="95%")).add_class("neochat-system")
-    self.preset = W.Dropdown(options=list(SAMPLING_PRESETS), value=g.sampling if g.sampling in SAMPLING_PRESETS else "balanced",
-                             description="preset", style=style).add_class("neochat-preset")
+    self.preset = W.Dropdown(options=[*SAMPLING_PRESETS, CUSTOM], value=preset_of(g), description="preset", style=style).add_class("neochat-preset")
     self.sliders = {}
     for name, (cls, kw) in _SLIDERS.items():
         kw = dict(kw, max=max(kw["max"], getattr(g, name)))
         if name == "max_new_tokens": kw["max"] = max(1, min(kw["max"], self.session.max_positions - 1))
         self.sliders[name] = cls(value=getattr(g, name), description=name.replace("_", " "), style=style, **kw).add_class(f"neochat-{name.replace('_', '-')}")
-    self.preset.observe(self._preset_changed, "value")
+    can_base = hasattr(self.session.model, "disable_adapter")
+    self.base_switch = W.ToggleButtons(options=[("fine-tuned", False), ("base model", True)], value=self.session.use_base and can_base,
+                                       description="answer with", style=style, disabled=not can_base,
+                                       tooltips=["the fine-tuned model (adapter on)", "the base model, adapter off" if can_base else
+                                                 "this model's adapter was merged for good: open the run with merged=None"]).add_class("neochat-base")
+    self.preset.observe(self._preset_changed, "value"); self.base_switch.observe(self._base_changed, "value")
     for s in self.sliders.values(): s.observe(self._setting_changed, "value")
-    acc = W.Accordion([W.VBox([self.system_box, self.preset, *self.sliders.values()])]).add_class("neochat-settings")
-    acc.set_title(0, "Settings")
-    acc.selected_index = None
+    acc = W.Accordion([W.VBox([self.system_box, self.preset, *self.sliders.values(), self.base_switch])]).add_class("neochat-settings")
+    acc.set_title(0, "Settings"); acc.selected_index = None
     return acc
 
+# %% ../nbs/07_chat_widget.ipynb #8c04ee9d
 @patch
 def _preset_changed(self:ChatWidget, change):
+    if change["new"] == CUSTOM or getattr(self, "_syncing", False): return
     g = sampling_preset(change["new"], self.session.generation)
     self._syncing = True
     try:
@@ -120,79 +405,80 @@ def _preset_changed(self:ChatWidget, change):
 @patch
 def _setting_changed(self:ChatWidget, change=None):
     if getattr(self, "_syncing", False): return
-    self.session.generation = dataclasses.replace(self.session.generation, **{n: s.value for n, s in self.sliders.items()})
-
-# %% ../nbs/07_chat_widget.ipynb #575d1b15
-def _message(role, text, pending=False): return W.HTML(message_html(role, text, pending)).add_class("neochat-msg").add_class(f"neochat-msg-{role}")
-
-@patch
-def _render(self:ChatWidget, messages:list=None, extra:list=()):
-    msgs = [(m["role"], m["content"]) for m in (self.session.turns if messages is None else messages)]
-    keep = 0
-    while keep < min(len(msgs), len(self._shown)) and self._shown[keep][0] == msgs[keep]: keep += 1
-    for _, w in self._shown[keep:]: w.close()
-    self._shown = self._shown[:keep] + [(m, _message(*m)) for m in msgs[keep:]]
-    self.messages.children = [w for _, w in self._shown] + list(extra)
+    g = dataclasses.replace(self.session.generation, **{n: s.value for n, s in self.sliders.items()})
+    if preset_of(g) != CUSTOM: g.sampling = preset_of(g) # (a custom mix keeps the preset it came from: `sampling` names a preset)
+    self.session.generation = g
+    self._syncing = True
+    try: self.preset.value = preset_of(g)
+    finally: self._syncing = False
 
 @patch
-def _update_buttons(self:ChatWidget):
-    turns, busy = self.session.turns, self._running
-    has_reply = bool(turns) and turns[-1]["role"] == "assistant"
-    self.send_button.disabled, self.stop_button.disabled = busy, not busy
-    self.retry_button.disabled = self.continue_button.disabled = busy or not has_reply
-    self.undo_button.disabled = self.clear_button.disabled = busy or not turns
+def _base_changed(self:ChatWidget, change): self.session.use_base = change["new"]
 
-@patch
-def _set_status(self:ChatWidget, text:str): self.status.value = html.escape(text)
-
-# %% ../nbs/07_chat_widget.ipynb #b6c7c12d
+# %% ../nbs/07_chat_widget.ipynb #18dc78ae
 @patch
 def _start(self:ChatWidget, make_stream, # returns the session's reply generator
            before:list, # the messages shown above the reply
            prefix:str="", # text the reply starts with (continue)
            restore:str=None # put back into the input box if the reply fails
           ):
-    self._render(before)
-    target = _message("assistant", prefix, pending=True)
-    self.messages.children = list(self.messages.children) + [target]
+    self._extra, self._reply_base = [], self.session.use_base
+    self._show(before)
+    self.view.pending = message_item("assistant", prefix, base=self._reply_base, pending=True)
     self._running = True
     self._update_buttons(); self._set_status("Generating…")
     if self.background:
-        self._worker = threading.Thread(target=self._work, args=(make_stream, target, prefix, restore), daemon=True, name="neochat-widget")
+        self._worker = threading.Thread(target=self._work, args=(make_stream, prefix, restore), daemon=True, name="neochat-widget")
         self._worker.start()
-    else: self._work(make_stream, target, prefix, restore)
+    else: self._work(make_stream, prefix, restore)
 
+# %% ../nbs/07_chat_widget.ipynb #d31a702f
 @patch
-def _work(self:ChatWidget, make_stream, target, prefix, restore):
+def _work(self:ChatWidget, make_stream, prefix, restore):
     text, last, error = prefix, 0.0, None
     try:
         for piece in make_stream():
             text += piece
             if time.monotonic() - last >= self.min_interval:
-                target.value = message_html("assistant", text, pending=True); self.updates += 1; last = time.monotonic()
+                self.view.pending = message_item("assistant", text, base=self._reply_base, pending=True); self.updates += 1; last = time.monotonic()
+            if self.poll is not None: self._poll()
     except Exception as e: error = e
-    target.close()
-    self._render()
+    self._finish(error, restore)
+
+@patch
+def _poll(self:ChatWidget):
+    try: self.poll()
+    except Exception as e: self.poll, self.view.show_stop = None, False; print(f"neochat: the widget poll failed ({e}); Stop is off", file=sys.stderr)
+
+# %% ../nbs/07_chat_widget.ipynb #3d899391
+@patch
+def _finish(self:ChatWidget, error, restore):
+    turns = self.session.turns
+    if error is None and self._reply_base and turns: self._base.add((len(turns) - 1, turns[-1]["content"]))
+    if error is not None: self._extra = [message_item("error", f"{type(error).__name__}: {error}")]
+    self.view.pending = {}
+    self._show()
     if error is not None:
-        self.messages.children = list(self.messages.children) + [_message("error", f"{type(error).__name__}: {error}")]
         self._set_status("Error: the conversation is unchanged.")
-        if restore and not self.input.value: self.input.value = restore
-    else: self._set_status(str(self.session.last_stats))
+        if restore: self._fill_box(restore)
+    else: self._set_status(str(self.session.last_stats) + (f" · {self.session.notice}" if self.session.notice else ""))
     self._running = False
     self._update_buttons()
 
-# %% ../nbs/07_chat_widget.ipynb #18dc78ae
+# %% ../nbs/07_chat_widget.ipynb #98d0b5c5
 @patch
-def _input_message(self:ChatWidget, widget, content, buffers=None):
-    if content.get("event") == "submit": self.send()
-
-@patch
-def send(self:ChatWidget, text:str=None # default: the input box's text
+def send(self:ChatWidget, text:str=None, # default: the input box's text
+         from_box:bool=False # `text` was just taken out of the box (by the browser)
         ):
     "Send the input box's text (or `text`) and stream the reply into the chat."
-    text = (self.input.value if text is None else text).strip()
-    if not text or self._running: return
-    self.input.value = ""
+    took = text is None
+    text = (self.view.draft if took else text).strip()
+    if not text: return
+    if self._running: # (the browser thought it could send: the text goes back)
+        if from_box: self._fill_box(text)
+        return
+    if from_box: self.view.draft = "" # (the browser has emptied its box; its report of that is on the way)
+    elif took: self._fill_box("", always=True)
     system = self.system_box.value.strip() or None
     if system != self.session.system: self.session.system = system
     self._start(lambda: self.session.stream(text), self.session.turns + [{"role": "user", "content": text}], restore=text)
@@ -224,18 +510,19 @@ def continue_reply(self:ChatWidget):
     if self._running or not self.session.turns or self.session.turns[-1]["role"] != "assistant": return
     self._start(self.session.stream_continue, self.session.turns[:-1], prefix=self.session.turns[-1]["content"])
 
-# %% ../nbs/07_chat_widget.ipynb #dd91cff7
+# %% ../nbs/07_chat_widget.ipynb #c3ca29eb
 @patch
 def undo(self:ChatWidget):
     "Remove the last message and its reply, and put the message back into the input box."
     if self._running: return
     text = self.session.undo()
-    if text and not self.input.value: self.input.value = text
-    self._render(); self._update_buttons(); self._set_status("Undone.")
+    if text: self._fill_box(text)
+    self._extra = []; self._show(); self._update_buttons(); self._set_status("Undone.")
 
-# %% ../nbs/07_chat_widget.ipynb #bf7a1609
+# %% ../nbs/07_chat_widget.ipynb #a4a4defa
 @patch
 def clear(self:ChatWidget):
-    "Start a new conversation (the system prompt stays)."
+    "Start a new conversation (the system prompt stays) with an empty input box."
     if self._running: return
-    self.session.reset(); self._render(); self._update_buttons(); self._set_status("New conversation.")
+    self.session.reset(); self._extra, self._base = [], set(); self._fill_box("", always=True)
+    self._show(); self._update_buttons(); self._set_status("New conversation.")
