@@ -1,14 +1,14 @@
-"""`neochat chat` end to end, in a subprocess as a user runs it, on a tiny run trained on data no notebook trains on.
+"""`neochat chat` end to end, in a process of its own as a user runs it, on a tiny run trained on data no notebook trains on.
 (The chat session, the terminal loop with Ctrl-C and the widget's buttons are tested in their notebooks: 06_chat,
 09_cli and 07_chat_widget.)"""
-import json, subprocess, sys
+import json
 from neochat.template import STOP_STRINGS
+from cli_server import neochat_cli
 
 
 def neochat_chat(*args, input=None, timeout=300):
     "Run `neochat chat ARGS...` as a user would; returns the CompletedProcess (text mode)."
-    return subprocess.run([sys.executable, "-m", "neochat.cli", "chat", *map(str, args)], input=input, capture_output=True,
-                          text=True, timeout=timeout)
+    return neochat_cli("chat", *args, input=input, timeout=timeout)
 
 
 # --- the command ---------------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """`neochat data` end to end, on hand-written guanaco- and OpenOrca-format data that no notebook has seen, and on
-malformed files. Runs the command as a subprocess (`python -m neochat.cli`), exactly as a user would."""
-import json, re, subprocess, sys
+malformed files. Runs the command in a process of its own, exactly as a user would (`cli_server.neochat_cli`)."""
+import json, re
 from pathlib import Path
 import pytest
 from neochat.data import asset
+from cli_server import neochat_cli
 
 FIX = Path(__file__).parent/"fixtures"
 MARKERS = ("### Human:", "### Assistant:")
@@ -11,8 +12,7 @@ MARKERS = ("### Human:", "### Assistant:")
 
 def neochat(*args, cwd=None):
     "Run `neochat ARGS...`; returns the CompletedProcess (text mode)."
-    return subprocess.run([sys.executable, "-m", "neochat.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return neochat_cli(*args, cwd=cwd)
 
 
 def read_jsonl(p): return [json.loads(l) for l in Path(p).read_text(encoding="utf-8").splitlines() if l.strip()]

@@ -2,10 +2,11 @@
 machine, so usually by 08_evaluation before these tests), and one trained here the original project's way (its
 template trains whole conversations, both sides, with no EOS). Both are evaluated, as a user would, on
 `asset("unseen_guanaco.jsonl")` (bundled with neochat), which no run trains on."""
-import json, subprocess, sys
+import json
 from pathlib import Path
 import pytest
 from neochat.data import asset
+from cli_server import neochat_cli
 
 FIX = Path(__file__).parent/"fixtures"
 UNSEEN = asset("unseen_guanaco.jsonl")
@@ -23,9 +24,8 @@ ORIGINAL_TEMPLATE = (
 
 
 def neochat_eval(*args):
-    "Run `neochat eval ARGS...` in a subprocess (`python -m neochat.cli`), as a user would; returns the CompletedProcess."
-    return subprocess.run([sys.executable, "-m", "neochat.cli", "eval", *map(str, args)], capture_output=True, text=True,
-                          timeout=900)
+    "Run `neochat eval ARGS...` in a process of its own, as a user would (`cli_server.neochat_cli`); the CompletedProcess."
+    return neochat_cli("eval", *args, timeout=900)
 
 
 def train_tiny(out_dir, original_way=False):
