@@ -14,10 +14,11 @@ from markdown_it import MarkdownIt
 from fastcore.basics import patch
 from .config import SAMPLING_PRESETS, GenerationSettings, sampling_preset
 from .chat import ChatSession
+from .runs import in_colab
 
 # %% auto #0
 __all__ = ['LABELS', 'HINT', 'CSS', 'ESM', 'DELIM', 'NO_STOP', 'ACTIONS', 'WIDGET_VIEW', 'CUSTOM', 'reply_html', 'message_item',
-           'conversation_html', 'ChatView', 'in_colab', 'widget_message_pump', 'ChatWidget', 'preset_of']
+           'conversation_html', 'ChatView', 'widget_message_pump', 'ChatWidget', 'preset_of']
 
 # %% ../nbs/07_chat_widget.ipynb #99a1e749
 def _markdown()->MarkdownIt:
@@ -231,10 +232,6 @@ class ChatView(anywidget.AnyWidget):
     hint = T.Unicode(HINT).tag(sync=True) # shown in an empty chat
 
 # %% ../nbs/07_chat_widget.ipynb #5de3c873
-def in_colab()->bool:
-    "Are we running in Google Colab?"
-    return "google.colab" in sys.modules
-
 def _kernel():
     "This process's Jupyter kernel, or None (a script, a test run, IPython in a terminal)."
     ip = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
