@@ -1,4 +1,4 @@
-"""The `neochat` command: `neochat data`, `train`, `chat` (the terminal chat), `eval` and `bench` from a terminal.
+"""The `neochat` command: `neochat data`, `train`, `chat` (the terminal chat), `serve` (the web chat), `eval` and `bench` from a terminal.
 
 Docs: https://neochat-ai.github.io/neochat/cli.html.md"""
 
@@ -16,8 +16,8 @@ from .template import escape_markers
 
 # %% auto #0
 __all__ = ['SLASH_HELP', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command', 'chat_args',
-           'print_reply', 'chat_loop', 'reply_notes', 'chat_command', 'eval_args', 'eval_command', 'bench_args',
-           'bench_command', 'build_parser', 'main']
+           'print_reply', 'chat_loop', 'reply_notes', 'chat_command', 'eval_args', 'eval_command', 'serve_args',
+           'serve_command', 'bench_args', 'bench_command', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #3676af32
 class OneLineParser(argparse.ArgumentParser):
@@ -249,6 +249,22 @@ def eval_command(args:argparse.Namespace)->int:
     print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)")
     return 0
 
+# %% ../nbs/09_cli.ipynb #60f62f3d
+def serve_args(p:argparse.ArgumentParser):
+    "Options of `neochat serve`."
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `neochat train`")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+
+def serve_command(args:argparse.Namespace)->int:
+    "Chat with a trained run in the browser: a web page on Gradio's ChatInterface (needs the web extra)."
+    try: from neochat.serve import serve
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] != "gradio": raise
+        raise ConfigError("neochat serve needs the web extra: pip install 'neochat[web]'") from None
+    serve(args.run_dir, args.host, args.port)
+    return 0
+
 # %% ../nbs/09_cli.ipynb #edb2da30
 def bench_args(p:argparse.ArgumentParser):
     "Options of `neochat bench`."
@@ -268,6 +284,7 @@ def bench_command(args:argparse.Namespace)->int:
 
 # %% ../nbs/09_cli.ipynb #0c58cc98
 COMMANDS = {"data": (data_args, data_command), "train": (train_args, train_command), "chat": (chat_args, chat_command),
+            "serve": (serve_args, serve_command),
             "eval": (eval_args, eval_command), "bench": (bench_args, bench_command)}
 
 def build_parser(argv:list=None # the arguments to be parsed: only their subcommand's options are declared; None: all
