@@ -1,4 +1,4 @@
-"""The `neochat` command: `neochat data`, `train`, `chat` (the terminal chat), `serve` (the web chat), `eval` and `bench` from a terminal.
+"""The `neochat` command: `neochat data`, `train`, `chat` (the terminal chat), `serve` (the web chat), `eval`, `export` and `bench` from a terminal.
 
 Docs: https://neochat-ai.github.io/neochat/cli.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #5cc19066
 from __future__ import annotations
-import argparse, dataclasses, sys
+import argparse, dataclasses, sys, time
 from pathlib import Path
 from . import __version__
 from .config import Config, ConfigError, PRESETS, SAMPLING_PRESETS, did_you_mean, load_config, sampling_preset, validate
@@ -16,8 +16,8 @@ from .template import escape_markers
 
 # %% auto #0
 __all__ = ['SLASH_HELP', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command', 'chat_args',
-           'print_reply', 'chat_loop', 'reply_notes', 'chat_command', 'eval_args', 'eval_command', 'serve_args',
-           'serve_command', 'bench_args', 'bench_command', 'build_parser', 'main']
+           'print_reply', 'chat_loop', 'reply_notes', 'chat_command', 'eval_args', 'eval_command', 'export_args',
+           'export_command', 'serve_args', 'serve_command', 'bench_args', 'bench_command', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #3676af32
 class OneLineParser(argparse.ArgumentParser):
@@ -246,7 +246,32 @@ def eval_command(args:argparse.Namespace)->int:
     report = evaluate_runs(args.run_dirs, args.data, args.limit, args.max_new_tokens, args.seed, args.batch_size, progress=True,
                            allow_overlap=args.allow_overlap)
     js, md = report.save(args.output or Path(args.run_dirs[0])/"eval"/"report.json")
-    print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)")
+    from neochat.export import update_card
+    cards = [update_card(d, report) for d in args.run_dirs]
+    print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)"
+          f"\nUpdated the model card{'s' * (len(cards) > 1)}: {', '.join(map(str, cards))}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #e6897a5e
+def export_args(p:argparse.ArgumentParser):
+    "Options of `neochat export`."
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    p.add_argument("--output", required=True, metavar="DIR", help="a new (or empty) folder for the export")
+    p.add_argument("--merged", action="store_true", help="merge the adapter into the base weights: a standalone model for transformers")
+    p.add_argument("--push-to-hub", metavar="REPO", help="upload the export to this Hugging Face hub model repo (owner/name)")
+    p.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
+
+def export_command(args:argparse.Namespace)->int:
+    "Write a run's adapter, or a merged standalone model, with its tokenizer, chat template and model card; push it to the hub."
+    if args.private and not args.push_to_hub: raise ValueError("--private goes with --push-to-hub REPO")
+    if not Path(args.run_dir).exists(): raise FileNotFoundError(f"run directory {args.run_dir} does not exist")
+    from neochat.export import check_repo_id, export_run, push_to_hub
+    if args.push_to_hub: check_repo_id(args.push_to_hub)
+    start = time.perf_counter()
+    out = export_run(args.run_dir, args.output, merged=args.merged, repo_id=args.push_to_hub)
+    what = "merged model" if args.merged else "adapter"
+    print(f"Wrote the {what}, its tokenizer with the chat template and its model card to {out} in {time.perf_counter() - start:.1f}s")
+    if args.push_to_hub: print(f"Pushed to https://huggingface.co/{args.push_to_hub}: {push_to_hub(out, args.push_to_hub, args.private)}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #60f62f3d
@@ -285,7 +310,7 @@ def bench_command(args:argparse.Namespace)->int:
 # %% ../nbs/09_cli.ipynb #0c58cc98
 COMMANDS = {"data": (data_args, data_command), "train": (train_args, train_command), "chat": (chat_args, chat_command),
             "serve": (serve_args, serve_command),
-            "eval": (eval_args, eval_command), "bench": (bench_args, bench_command)}
+            "eval": (eval_args, eval_command), "export": (export_args, export_command), "bench": (bench_args, bench_command)}
 
 def build_parser(argv:list=None # the arguments to be parsed: only their subcommand's options are declared; None: all
                 )->argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Opening a run directory that training wrote (the fine-tuned model and its tokenizer, or a merged standalone copy), a run trained once per machine and reused, and the run the notebooks share in Colab: sized to the GPU, timed before it trains, kept on Drive.
+"""Opening a run directory that training wrote (the fine-tuned model and its tokenizer), a run trained once per machine and reused, and the run the notebooks share in Colab: sized to the GPU, timed before it trains, kept on Drive.
 
 Docs: https://neochat-ai.github.io/neochat/runs.html.md"""
 
@@ -19,7 +19,7 @@ from .train import TrainingError, file_lock, is_complete_run, last_checkpoint, r
 # %% auto #0
 __all__ = ['NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'ADAPTER_FILES', 'cached_run', 'in_colab', 'drive_dir', 'notebook_runs_dir',
            'mount_drive', 'notebook_run', 'gpu_memory_gib', 'preset_for_gpu', 'notebook_config', 'RunEstimate',
-           'StepTimer', 'estimate_run', 'notebook_train', 'why_not_a_run', 'load_run', 'merge_run']
+           'StepTimer', 'estimate_run', 'notebook_train', 'why_not_a_run', 'load_run']
 
 # %% ../nbs/05a_runs.ipynb #0cf1674d
 def _code_hash()->str:
@@ -53,6 +53,8 @@ def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset);
         cfg.train.output_dir = str(run_dir); save_config(cfg, tmp/"neochat.toml")
         if run_dir.exists(): shutil.rmtree(run_dir)  # an incomplete leftover
         tmp.rename(run_dir)
+        from neochat.export import write_model_card
+        write_model_card(run_dir)  # its card names the folder it ended up in
     return run_dir
 
 # %% ../nbs/05a_runs.ipynb #fcdfad29
@@ -196,7 +198,8 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 def load_run(run_dir, # a complete run directory
              merged:bool=False, # fold the LoRA weights into the base model (faster generation)
-             device:str=None # default: `pick_device()`
+             device:str=None, # default: `pick_device()`
+             dtype=None # the weights' torch dtype; default: what the run's precision uses on `device`
             ):
     "The fine-tuned model (adapter on its base) and the run's tokenizer, ready to generate."
     from peft import AutoPeftModelForCausalLM
@@ -206,27 +209,15 @@ def load_run(run_dir, # a complete run directory
     if not is_complete_run(run_dir) or not all((run_dir/n).exists() for n in ADAPTER_FILES): raise TrainingError(why_not_a_run(run_dir))
     cfg = load_config(run_dir/"neochat.toml")
     device = device or pick_device()
-    precision = pick_precision(cfg.model.precision, device)
+    if dtype is None:
+        precision = pick_precision(cfg.model.precision, device)
+        dtype = weights_dtype(precision) if precision != "fp16" else torch.float16
     with warnings.catch_warnings():  # peft asks transformers a deprecated question (is_gradient_checkpointing): not the user's to act on
         warnings.filterwarnings("ignore", category=FutureWarning, message=".*is_gradient_checkpointing")
-        model = AutoPeftModelForCausalLM.from_pretrained(str(run_dir), dtype=weights_dtype(precision) if precision != "fp16" else torch.float16)
+        model = AutoPeftModelForCausalLM.from_pretrained(str(run_dir), dtype=dtype)
     if merged: model = model.merge_and_unload()
     model.to(device).eval()
     set_attention(base_lm(model), cfg.model.attention)
     tokenizer = AutoTokenizer.from_pretrained(run_dir)
     check_template(tokenizer)
     return model, tokenizer
-
-# %% ../nbs/05a_runs.ipynb #591cd7b7
-def merge_run(run_dir, # a complete run directory
-              out_dir # where the merged model and tokenizer go
-             )->Path:
-    "Fold the run's adapter into its base model and save the result with the run's tokenizer."
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()): raise TrainingError(f"{out_dir} exists and is not empty")
-    model, tokenizer = load_run(run_dir, merged=True, device="cpu")
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    model.save_pretrained(tmp); tokenizer.save_pretrained(tmp)
-    if out_dir.exists(): out_dir.rmdir()
-    tmp.rename(out_dir)
-    return out_dir

@@ -36,6 +36,7 @@ class PreparedData:
     truncated:int = 0 # conversations cut at max_length (they keep what fits)
     dropped:list = field(default_factory=list) # train row numbers with no assistant token inside max_length
     supervised_tokens:int = 0 # trained tokens in the train split
+    sources:dict = field(default_factory=dict) # source -> {read, kept}: rows read and conversations kept (empty for data given ready)
 
     def summary(self):
         return (f"{len(self.train)} train conversations ({self.supervised_tokens:,} trained tokens), "
@@ -277,6 +278,10 @@ def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict):
     (tmp/"log_history.json").write_text(json.dumps(history, indent=1))
     plot_history(history, f"neochat: {cfg.model.name}").savefig(tmp/"loss.png")
     (tmp/"run.json").write_text(json.dumps({"neochat": __version__, **summary}, indent=1))
+    from neochat.export import write_model_card  # the card's home is the export stage; it reads the files just written
+    try: write_model_card(tmp, name=run_dir.name, where=str(run_dir))  # replaces the empty card peft's save_pretrained wrote
+    except Exception as e:  # a card is not worth a run: say so, and `neochat export` writes it again
+        print(f"neochat: warning: the model card was not written ({type(e).__name__}: {e})", file=sys.stderr)
     _publish(run_dir, tmp)
     return run_dir
 
@@ -331,7 +336,7 @@ def _summary(cfg, trainer, prep, precision, device, counts, started):
     return dict(base_model=resolve_model_name(cfg.model.name), steps=trainer.state.global_step,
                 device=device, precision=precision, trainable_params=counts["trainable"], total_params=counts["total"],
                 train_conversations=len(prep.train), eval_conversations=len(prep.eval) if prep.eval is not None else 0,
-                dropped_conversations=len(prep.dropped), truncated_conversations=prep.truncated,
+                dropped_conversations=len(prep.dropped), truncated_conversations=prep.truncated, data_sources=prep.sources,
                 first_eval_loss=evals[0] if evals else None, final_eval_loss=evals[-1] if evals else None,
                 final_eval_perplexity=math.exp(evals[-1]) if evals else None,
                 final_train_loss=next((x["loss"] for x in reversed(h) if "loss" in x), None),
@@ -341,11 +346,13 @@ def _summary(cfg, trainer, prep, precision, device, counts, started):
 def _load_data(cfg:Config, data=None):
     "The run's tokenizer, and its conversations (from `cfg.data` unless given) tokenized and counted, with a summary printed."
     from neochat.data import load_conversations
+    report = None
     if data is None:
         data, report = load_conversations(cfg.data); print(report.summary())
         report.check_skipped(cfg.data.max_skipped)
     tokenizer = load_tokenizer(cfg.model.name)
     prep = prepare_data(data, tokenizer, cfg.train.max_length)
+    if report is not None: prep.sources = {s: dict(read=c.read, kept=c.kept) for s, c in report.sources.items()}  # for the model card
     print(prep.summary())
     return tokenizer, prep
 

@@ -1,0 +1,117 @@
+"""`neochat export` end to end, on the cached `tiny` run: the adapter and the merged model, each with a model card that
+huggingface_hub parses; bad input as one line and exit status 2 with nothing written; a push to the hub through a
+stand-in `HfApi` (nothing here reaches the network); `neochat eval` putting its report on the run's card and the
+export's. One export runs as a real command; the rest call `neochat.cli.main` in this process (the same code, without
+importing torch again for each). The token-for-token comparison of the exports with the chat is in
+nbs/08b_export.ipynb."""
+import contextlib, io, os, shutil, subprocess, sys
+from pathlib import Path
+from types import SimpleNamespace
+import pytest
+from huggingface_hub import ModelCard
+
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false")
+
+
+def neochat(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "neochat.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=ENV)
+
+
+def run(*args):
+    "Run `neochat ARGS` in this process: (exit status, stdout, stderr)."
+    from neochat.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: code = main(list(map(str, args)))
+        except SystemExit as e: code = e.code
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def one_line(r, status=2):
+    "The single stderr line of a failed command, after checking there is one and the exit status."
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == status, (r.returncode, r.stderr[-2000:])
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    from neochat.runs import cached_run
+    return cached_run()
+
+
+def test_merged_export_is_a_standalone_model_with_its_card(tiny_run, tmp_path):
+    r = neochat("export", tiny_run, "--output", tmp_path/"merged", "--merged")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Wrote the merged model" in r.stdout
+    files = {p.name for p in (tmp_path/"merged").iterdir()}
+    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "chat_template.jinja",
+            "README.md", "loss.png"} <= files and "adapter_config.json" not in files, files
+    card = ModelCard.load(tmp_path/"merged"/"README.md")
+    assert (card.data.library_name, card.data.license, "merged" in card.data.tags) == ("transformers", "other", True)
+    assert f'AutoModelForCausalLM.from_pretrained("{tmp_path/"merged"}")' in card.text
+    assert "[More Information Needed]" not in card.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]  # the temporary folder was renamed into place
+
+
+def test_adapter_export_opens_as_a_run(tiny_run, tmp_path):
+    from neochat.chat import ChatSession
+    r = run("export", tiny_run, "--output", tmp_path/"lora")
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = tmp_path/"lora"
+    assert {p.name for p in out.iterdir()} >= {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json",
+                                               "chat_template.jinja", "README.md", "neochat.toml", "run.json", "loss.png"}
+    assert not (out/"eval").exists() and not (out/"checkpoints").exists()
+    card = ModelCard.load(out/"README.md")
+    assert card.data.library_name == "peft" and "**207 conversations trained on, 23 held out**" in card.text
+    assert ChatSession.from_run(out, sampling="precise").send("Hi!") is not None  # neochat opens the export like the run
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path):
+    (tmp_path/"stopped"/"checkpoints"/"checkpoint-5").mkdir(parents=True)
+    (tmp_path/"stopped"/"checkpoints"/"checkpoint-5"/"trainer_state.json").write_text("{}")
+    (tmp_path/"taken").mkdir(); (tmp_path/"taken"/"notes.txt").write_text("mine")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args, needle in [((tmp_path/"missing", "--output", tmp_path/"out"), "does not exist"),
+                         ((tmp_path/"stopped", "--output", tmp_path/"out"), "is a run that did not finish"),
+                         ((tiny_run, "--output", tmp_path/"taken"), "is not empty: give a new folder"),
+                         ((tiny_run, "--output", tmp_path/"out", "--push-to-hub", "not a repo"), "is not a hub repo id")]:
+        assert needle in one_line(run("export", *args)), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary folder
+    assert (tmp_path/"taken"/"notes.txt").read_text() == "mine"
+
+
+def test_push_to_hub_uploads_the_export(tiny_run, tmp_path, monkeypatch):
+    import huggingface_hub
+    calls = []
+    class StandInHfApi:
+        def __init__(self, *args, **kwargs): pass
+        def create_repo(self, repo_id, **kwargs): calls.append(("create_repo", repo_id, kwargs))
+        def upload_folder(self, *, repo_id, folder_path, **kwargs):
+            calls.append(("upload_folder", repo_id, sorted(p.name for p in Path(folder_path).iterdir())))
+            return SimpleNamespace(commit_url=f"https://huggingface.co/{repo_id}/commit/1")
+    monkeypatch.setattr(huggingface_hub, "HfApi", StandInHfApi)
+    r = run("export", tiny_run, "--output", tmp_path/"up", "--push-to-hub", "someone/tiny-chat", "--private")
+    assert r.returncode == 0, r.stderr
+    assert calls[0] == ("create_repo", "someone/tiny-chat", dict(private=True, exist_ok=True, repo_type="model"))
+    assert calls[1] == ("upload_folder", "someone/tiny-chat", sorted(p.name for p in (tmp_path/"up").iterdir()))
+    card = ModelCard.load(tmp_path/"up"/"README.md")
+    assert "\n# tiny-chat\n" in "\n" + card.text
+    assert 'AutoPeftModelForCausalLM.from_pretrained("someone/tiny-chat")' in card.text
+    assert "https://huggingface.co/someone/tiny-chat/commit/1" in r.stdout
+
+
+def test_eval_puts_its_report_on_the_card(tiny_run, tmp_path):
+    tiny = Path(shutil.copytree(tiny_run, tmp_path/"tiny"))  # (tests/test_eval.py may have evaluated the cached run already)
+    r = run("eval", tiny, "--limit", "2", "--max-new-tokens", "8", "--batch-size", "2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"Updated the model card: {tiny/'README.md'}" in r.stdout
+    card = ModelCard.load(tiny/"README.md")
+    assert "`neochat eval` measured the model" in card.text and "| role leakage |" in card.text
+    assert "`tiny` on 2 held-out prompts" in card.text  # this evaluation's
+    assert run("export", tiny, "--output", tmp_path/"lora").returncode == 0
+    exported = ModelCard.load(tmp_path/"lora"/"README.md")
+    assert "| stop rate (EOS or stop string) |" in exported.text and "`tiny` on 2 held-out prompts" in exported.text
+    assert "[More Information Needed]" not in exported.text
