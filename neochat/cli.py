@@ -39,6 +39,8 @@ def data_args(p:argparse.ArgumentParser):
     p.add_argument("--plots", metavar="DIR", help="write the length histograms as PNG files into DIR")
     p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of skipping it")
     p.add_argument("--max-length", type=int, default=512, metavar="N", help="the training cut-off, in tokens, for the statistics (default 512)")
+    p.add_argument("--truncation", default="turns", choices=("turns", "tokens"),
+                   help="how training fits longer conversations: drop trailing turns (default) or cut at the token")
 
 def _output_path(path, option:str, is_dir:bool=False)->Path:
     "`path` if a file (or, `is_dir`, a folder) can be written there; a one-line `ValueError` naming `option` if not."
@@ -62,7 +64,7 @@ def data_command(args:argparse.Namespace)->int:
     escaped = sum(any(escape_markers(m["content"])[1] for m in c) for c in convs)
     if escaped and args.strict: raise DataError(f"{escaped} conversations have a line that starts like a role marker (### Human: or ### Assistant:)")
     from neochat.stats import conversation_stats
-    stats = conversation_stats(convs, max_length=args.max_length)
+    stats = conversation_stats(convs, max_length=args.max_length, truncation=args.truncation)
     warn = [f"{len(report.bad)} of {report.read} rows ({report.skipped_share:.1%}) were skipped as bad: "
             f"`neochat train` stops when more than {DataSettings().max_skipped:.0%} are"] if report.skipped_share > DataSettings().max_skipped else []
     warn += [f"{escaped} conversations have a line that starts like a role marker; training escapes it (\\### Human:)"] if escaped else []
@@ -77,7 +79,7 @@ def train_args(p:argparse.ArgumentParser):
     "Options of `neochat train`."
     p.add_argument("--config", metavar="FILE.toml", help="a neochat config file")
     p.add_argument("--preset", choices=list(PRESETS), help="start from this preset (default: gpt-neo-1.3b)")
-    p.add_argument("--model", metavar="ID|PATH", help="base model: hub id, local folder or 'tiny'")
+    p.add_argument("--model", metavar="ID|PATH", help="base model: hub id, local folder, GGUF file (or a folder holding one) or 'tiny'")
     p.add_argument("--data", nargs="+", metavar="SOURCE", help="training data: sample, guanaco, orca, a hub id or files")
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps")
     p.add_argument("--output", metavar="DIR", help="the run directory")

@@ -62,7 +62,8 @@ class TrainSettings:
     max_steps:int = 500
     warmup_ratio:float = 0.03
     lr_scheduler:str = "constant_with_warmup"
-    max_length:int = 512 # tokens per conversation; longer ones are cut
+    max_length:int = 512 # tokens per conversation; longer ones are fitted as `truncation` says
+    truncation:str = "turns" # turns: drop whole trailing turns (every trained reply keeps its EOS); tokens: cut at max_length
     logging_steps:int = 10
     eval_steps:int = 50 # eval loss and perplexity on the held-out split every N steps
     save_steps:int = 50 # checkpoint every N steps
@@ -151,7 +152,7 @@ def sampling_preset(name:str, # precise|balanced|creative
 
 # %% ../nbs/00_config.ipynb #c23781f1
 CHOICES = {"model.precision": ("auto", "bf16", "fp16", "fp32"), "model.attention": ("auto", "sdpa", "eager"),
-           "train.packing": ("auto", "on", "off"), "train.compile": ("auto", "on", "off"),
+           "train.packing": ("auto", "on", "off"), "train.compile": ("auto", "on", "off"), "train.truncation": ("turns", "tokens"),
            "data.format": ("auto", "guanaco", "orca", "messages", "sharegpt"),
            "generation.sampling": tuple(SAMPLING_PRESETS)}
 

@@ -58,11 +58,12 @@ def train_overlap(run_dir, # a run directory; its neochat.toml names its trainin
 def heldout_loss(model, # a causal LM, peft-wrapped or not
                  tokenizer, # carrying the run's chat template
                  conversations:list, # held-out conversations
-                 max_length:int=512, # conversations are cut here, as in training
-                 batch_size:int=8
+                 max_length:int=512, # conversations are fitted into this many tokens, as in training
+                 batch_size:int=8,
+                 truncation:str="turns" # how, as in training (`train.truncation`): turns or tokens
                 )->dict:
     "Token-weighted mean loss and perplexity on the assistant tokens (and their EOS) of `conversations`."
-    items = sorted((t for c in conversations if (t := tokenize_conversation(tokenizer, c, max_length)) is not None),
+    items = sorted((t for c in conversations if (t := tokenize_conversation(tokenizer, c, max_length, truncation)) is not None),
                    key=lambda t: len(t.input_ids))
     if not items: raise ValueError(f"no assistant tokens within {max_length} tokens in the held-out conversations")
     lm = base_lm(model); head, dev = lm.get_output_embeddings(), next(model.parameters()).device
@@ -221,13 +222,14 @@ def evaluate_model(model, tokenizer, # the model to measure and the tokenizer wi
                    gen:GenerationSettings=None, # sampling settings; default: neochat's defaults
                    seed:int=0,
                    batch_size:int=16,
-                   max_length:int=512, # the run's train.max_length: conversations are cut here for the loss
+                   max_length:int=512, # the run's train.max_length: conversations are fitted into it for the loss
+                   truncation:str="turns", # ... as the run's train.truncation says
                    showcase:list=SHOWCASE_PROMPTS, # prompts answered for the side-by-side view
                    progress:bool=False
                   )->dict:
     "Loss, behaviour rates, every reply and the showcase replies of one model, with the seconds it took."
     start = time.time()
-    out = heldout_loss(model, tokenizer, conversations, max_length, batch_size)
+    out = heldout_loss(model, tokenizer, conversations, max_length, batch_size, truncation)
     pairs = [prompt_and_reference(c) for c in conversations]
     kw = dict(max_new_tokens=max_new_tokens, gen=gen, seed=seed, batch_size=batch_size, max_prompt_tokens=max_length,
               progress=progress)
@@ -292,8 +294,9 @@ def measure_run(run_dir, # a complete run directory
     gen, bases = cfg.generation, {} if bases is None else bases
     settings = dict(max_new_tokens=budget, budget_from="references" if max_new_tokens is None else "given", seed=seed,
                     batch_size=batch_size, max_length=cfg.train.max_length, **sampling_settings(gen))
-    kw = dict(max_new_tokens=budget, gen=gen, seed=seed, batch_size=batch_size, max_length=cfg.train.max_length, progress=progress)
-    key = _digest(summary.get("base_model", cfg.model.name), conversations, settings, tok.chat_template)
+    kw = dict(max_new_tokens=budget, gen=gen, seed=seed, batch_size=batch_size, max_length=cfg.train.max_length,
+              truncation=cfg.train.truncation, progress=progress)
+    key = _digest(summary.get("base_model", cfg.model.name), conversations, settings, tok.chat_template, cfg.train.truncation)
     if key not in bases:
         with model.disable_adapter(): bases[key] = evaluate_model(model, tok, conversations, **kw)
     res = RunEval(d.name, str(d), cfg.model.name, data, settings, bases[key], evaluate_model(model, tok, conversations, **kw),

@@ -108,8 +108,9 @@ def _card_data(cfg:Config, s:dict)->str:
     if per: out.append("| read from | rows read | conversations kept |\n|---|--:|--:|\n"
                        + "\n".join(f"| {Path(k).name if Path(k).is_absolute() else k} | {_n(c.get('read'))} | {_n(c.get('kept'))} |" for k, c in per.items()))
     out.append(f"**{_n(s.get('train_conversations'))} conversations trained on, {_n(s.get('eval_conversations'))} held out** for "
-               f"evaluation; {_n(s.get('truncated_conversations'))} were cut at {cfg.train.max_length} tokens and "
-               f"{_n(s.get('dropped_conversations'))} dropped (no reply token within them).")
+               f"evaluation. Fitted into {cfg.train.max_length} tokens ({s.get('truncation', 'tokens')}): "
+               f"{_n(s.get('whole_conversations'))} whole, {_n(s.get('shortened_conversations'))} shortened by dropping "
+               f"trailing turns, {_n(s.get('cut_conversations'))} cut at the token, {_n(s.get('dropped_conversations'))} dropped.")
     return "\n\n".join(out)
 
 # %% ../nbs/08b_export.ipynb #41b94390

@@ -9,14 +9,15 @@ from __future__ import annotations
 import os, importlib.util, warnings
 from pathlib import Path
 import torch
-from .config import ModelSettings, LoraSettings, ConfigError, neochat_home
+from .config import ModelSettings, LoraSettings, ConfigError, gpt_neo_tokenizer_dir, neochat_home
 from .template import use_chat_template, gpt_neo_chat_tokenizer
 
 # %% auto #0
-__all__ = ['TINY_GPT_NEO', 'TINY_VERSION', 'LORA_PRESETS', 'gpt_neo_config', 'tiny_gpt_neo_config', 'tiny_model_dir',
-           'resolve_model_name', 'load_tokenizer', 'pick_device', 'pick_precision', 'hub_reachable', 'can_run',
-           'weights_dtype', 'set_attention', 'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets',
-           'model_config', 'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts']
+__all__ = ['TINY_GPT_NEO', 'TINY_VERSION', 'LORA_PRESETS', 'TINY_GGUF_VERSION', 'gpt_neo_config', 'tiny_gpt_neo_config',
+           'tiny_model_dir', 'gguf_file', 'resolve_model_name', 'model_source', 'load_tokenizer', 'pick_device',
+           'pick_precision', 'hub_reachable', 'can_run', 'weights_dtype', 'set_attention', 'load_causal_lm',
+           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'model_config',
+           'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts', 'tiny_llama_config', 'tiny_gguf']
 
 # %% ../nbs/04_lora_setup.ipynb #3262c715
 def gpt_neo_config(hidden_size:int, # width
@@ -52,17 +53,46 @@ def tiny_model_dir()->Path:
         if not d.exists(): tmp.rename(d)
     return d
 
+# %% ../nbs/04_lora_setup.ipynb #68f65325
+def gguf_file(name:str # a model name: "tiny", a hub id, a folder or a file
+             )->Path|None:
+    "The GGUF file (absolute) that `name` stands for: a `.gguf` file, or a folder without `config.json` holding exactly one; else None."
+    p = Path(name).expanduser()
+    if p.suffix.lower() == ".gguf":
+        if not p.is_file(): raise ConfigError(f"model.name: {name} is not a file")
+        return p.resolve()
+    if not p.is_dir() or (p/"config.json").exists(): return None
+    found = sorted(p.glob("*.gguf"))
+    if len(found) > 1: raise ConfigError(f"model.name: {name} holds {len(found)} GGUF files ({', '.join(f.name for f in found)}): give one of them")
+    return found[0].resolve() if found else None
+
+def _import_gguf():
+    "The `gguf` package, or a one-line `ConfigError` saying how to install it."
+    try: import gguf; return gguf
+    except ImportError: raise ConfigError("model.name: a GGUF model needs the gguf package: pip install 'neochat[gguf]'") from None
+
 # %% ../nbs/04_lora_setup.ipynb #e76cc735
 def resolve_model_name(name:str)->str:
-    "The hub id or local path that `name` stands for (`tiny` becomes the cached tiny model's folder)."
-    return str(tiny_model_dir()) if name == "tiny" else name
+    "The hub id or local path that `name` stands for (`tiny` becomes the cached tiny model's folder, a GGUF its absolute file path)."
+    if name == "tiny": return str(tiny_model_dir())
+    f = gguf_file(name)
+    return str(f) if f else name
+
+def model_source(name:str # "tiny", a hub id, a folder or a GGUF file
+                )->tuple[str, dict]:
+    "What `from_pretrained` opens model `name` with: (hub id or folder, extra arguments; `gguf_file` for a GGUF)."
+    f = gguf_file(name)
+    if f is None: return resolve_model_name(name), {}
+    _import_gguf()
+    return str(f.parent), {"gguf_file": f.name}
 
 # %% ../nbs/04_lora_setup.ipynb #e13ad5fc
-def load_tokenizer(name:str="tiny" # hub id, local path or "tiny"
+def load_tokenizer(name:str="tiny" # hub id, local path (folder or GGUF file) or "tiny"
                   ):
     "The model's fast tokenizer with neochat's chat template and EOS as pad token."
     from transformers import AutoTokenizer
-    return use_chat_template(AutoTokenizer.from_pretrained(resolve_model_name(name)))
+    src, kw = model_source(name)
+    return use_chat_template(AutoTokenizer.from_pretrained(src, **kw))
 
 # %% ../nbs/04_lora_setup.ipynb #2e8cceb8
 def pick_device()->str:
@@ -117,16 +147,28 @@ def set_attention(model, mode:str="auto" # auto|sdpa|eager
     from neochat.attention import enable_fast_attention
     return enable_fast_attention(model, enable=mode != "eager")
 
+# %% ../nbs/04_lora_setup.ipynb #8dadf8b6
+def load_causal_lm(name:str, # hub id, local folder or GGUF file
+                   **kwargs # for `from_pretrained`: dtype, quantization_config, device_map
+                  ):
+    "`AutoModelForCausalLM.from_pretrained` for model `name`; a GGUF's weights are dequantized into an ordinary, trainable model."
+    from transformers import AutoModelForCausalLM, GgufConfig
+    src, kw = model_source(name)
+    if "gguf_file" in kw: kw["quantization_config"] = GgufConfig(dequantize=True)
+    model = AutoModelForCausalLM.from_pretrained(src, **kw, **kwargs)
+    if "gguf_file" in kw and getattr(model, "hf_quantizer", None) is not None: model.hf_quantizer.remove_quantization_config(model)
+    return model
+
 # %% ../nbs/04_lora_setup.ipynb #d826bd48
 def load_base_model(cfg:ModelSettings=None, # the model section of a `Config`
                     device:str=None # default: `pick_device()`
                    ):
     "The base causal LM of `cfg`, on `device`, in the precision `cfg` asks for, with the attention it asks for."
-    from transformers import AutoModelForCausalLM
     cfg = cfg or ModelSettings(name="tiny")
     device = device or pick_device()
     precision = pick_precision(cfg.precision, device)
-    kw = dict(dtype=weights_dtype(precision))
+    kw = dict(dtype=weights_dtype(precision))  # a GGUF's weights are dequantized to it
+    if cfg.load_in_4bit and gguf_file(cfg.name): raise ConfigError("model.load_in_4bit: a GGUF model is loaded dequantized; load_in_4bit applies to transformers checkpoints")
     if cfg.load_in_4bit:
         if device != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
             raise ConfigError("model.load_in_4bit: needs a CUDA GPU and the bitsandbytes package (pip install bitsandbytes)")
@@ -134,7 +176,7 @@ def load_base_model(cfg:ModelSettings=None, # the model section of a `Config`
         kw["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                                        bnb_4bit_compute_dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
         kw["device_map"] = {"": 0}
-    model = AutoModelForCausalLM.from_pretrained(resolve_model_name(cfg.name), **kw)
+    model = load_causal_lm(cfg.name, **kw)
     if not cfg.load_in_4bit: model.to(device)
     model.config.pad_token_id = model.generation_config.pad_token_id = model.config.eos_token_id  # EOS pads, as in the tokenizer
     return set_attention(model, cfg.attention)
@@ -166,11 +208,15 @@ def lora_targets(targets:list, # module names and/or presets
     return out
 
 # %% ../nbs/04_lora_setup.ipynb #14264cf4
-def model_config(name:str # hub id, local folder or "tiny"
+def model_config(name:str # hub id, local folder, GGUF file or "tiny"
                 ):
     "The transformers config of model `name`; a one-line `ConfigError` when it cannot be found or reached."
     from transformers import AutoConfig
     if name == "tiny": return tiny_gpt_neo_config()
+    if (f := gguf_file(name)) is not None:
+        src, kw = model_source(name)
+        try: return AutoConfig.from_pretrained(src, **kw)
+        except Exception as e: raise ConfigError(f"model.name: cannot read {f} as a GGUF model: {' '.join(str(e).split())[:160]}") from None
     local = Path(name).expanduser()
     if name.startswith((".", "/", "~")) and not local.is_dir(): raise ConfigError(f"model.name: {name} is not a folder")
     try: return AutoConfig.from_pretrained(str(local) if local.is_dir() else name)
@@ -219,3 +265,53 @@ def parameter_counts(model)->dict:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return dict(trainable=trainable, total=total, percent=round(100 * trainable / total, 3))
+
+# %% ../nbs/04_lora_setup.ipynb #c12ce091
+TINY_GGUF_VERSION = 1 # bump when the tiny GGUF changes
+
+def _tiny_bpe(n_merges:int=1000)->tuple[list, list]:
+    "(tokens, merges) of a small byte-level BPE: GPT-2's byte alphabet, its first `n_merges` merges, and `<|endoftext|>` last."
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+    merges = (gpt_neo_tokenizer_dir()/"merges.txt").read_text(encoding="utf-8").splitlines()[1:n_merges + 1]
+    return list(dict.fromkeys([*bytes_to_unicode().values(), *("".join(m.split()) for m in merges)])) + ["<|endoftext|>"], merges
+
+def _rope_permute(w, n_heads:int):
+    "A q or k projection in llama.cpp's rotary layout (transformers reverses it on loading)."
+    return w.reshape(n_heads, 2, w.shape[0] // n_heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+# %% ../nbs/04_lora_setup.ipynb #9501b58d
+def tiny_llama_config():
+    "The config of `tiny_gguf`'s Llama: width 64, two layers, 4 query heads sharing 2 key/value heads, `_tiny_bpe`'s 1,257 tokens."
+    from transformers import LlamaConfig
+    eos = len(_tiny_bpe()[0]) - 1
+    return LlamaConfig(vocab_size=eos + 1, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=False, bos_token_id=eos, eos_token_id=eos)
+
+def tiny_gguf()->Path:
+    "A tiny random Llama as a GGUF file (Q8_0 weights, its own small BPE tokenizer), built once into neochat's cache."
+    f = neochat_home()/f"tiny-llama-gguf-v{TINY_GGUF_VERSION}"/"tiny-llama-Q8_0.gguf"
+    if f.exists(): return f
+    gguf = _import_gguf()
+    from transformers import LlamaForCausalLM
+    Q8_0, (tokens, merges), cfg = gguf.GGMLQuantizationType.Q8_0, _tiny_bpe(), tiny_llama_config()
+    eos, heads, kv_heads = cfg.eos_token_id, cfg.num_attention_heads, cfg.num_key_value_heads
+    with torch.random.fork_rng():
+        torch.manual_seed(0); weights = LlamaForCausalLM(cfg).state_dict()
+    tmp = f.with_name(f.name + f".tmp{os.getpid()}"); tmp.parent.mkdir(parents=True, exist_ok=True)
+    w = gguf.GGUFWriter(str(tmp), "llama")
+    w.add_name("neochat tiny llama"); w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0); w.add_context_length(2048)
+    w.add_embedding_length(64); w.add_block_count(2); w.add_feed_forward_length(128); w.add_head_count(heads)
+    w.add_head_count_kv(kv_heads); w.add_rope_dimension_count(64 // heads); w.add_layer_norm_rms_eps(cfg.rms_norm_eps); w.add_vocab_size(len(tokens))
+    w.add_tokenizer_model("gpt2"); w.add_tokenizer_pre("gpt-2"); w.add_token_list(tokens); w.add_token_merges(merges)
+    w.add_token_types([gguf.TokenType.CONTROL if t == "<|endoftext|>" else gguf.TokenType.NORMAL for t in tokens])
+    w.add_bos_token_id(eos); w.add_eos_token_id(eos); w.add_add_bos_token(False)
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, cfg.num_hidden_layers)
+    for k, v in weights.items():
+        v = v.float().numpy()
+        if k.endswith(("q_proj.weight", "k_proj.weight")): v = _rope_permute(v, heads if "q_proj" in k else kv_heads)
+        name = names.get_name(k, try_suffixes=(".weight",))
+        if v.ndim == 2: w.add_tensor(name, gguf.quants.quantize(v, Q8_0), raw_dtype=Q8_0)
+        else: w.add_tensor(name, v)
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    os.replace(tmp, f)
+    return f

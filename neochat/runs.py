@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 from .config import Config, get_preset, load_config, neochat_home, save_config, validate
-from .model import base_lm, pick_device, pick_precision, set_attention, weights_dtype
+from .model import base_lm, gguf_file, load_causal_lm, pick_device, pick_precision, set_attention, weights_dtype
 from .template import check_template
 from .train import TrainingError, file_lock, is_complete_run, last_checkpoint, run_state, train
 
@@ -202,7 +202,7 @@ def load_run(run_dir, # a complete run directory
              dtype=None # the weights' torch dtype; default: what the run's precision uses on `device`
             ):
     "The fine-tuned model (adapter on its base) and the run's tokenizer, ready to generate."
-    from peft import AutoPeftModelForCausalLM
+    from peft import AutoPeftModelForCausalLM, PeftModel
     from transformers import AutoTokenizer
     run_dir = Path(run_dir)
     if not run_dir.exists(): raise FileNotFoundError(f"run directory {run_dir} does not exist")
@@ -214,7 +214,8 @@ def load_run(run_dir, # a complete run directory
         dtype = weights_dtype(precision) if precision != "fp16" else torch.float16
     with warnings.catch_warnings():  # peft asks transformers a deprecated question (is_gradient_checkpointing): not the user's to act on
         warnings.filterwarnings("ignore", category=FutureWarning, message=".*is_gradient_checkpointing")
-        model = AutoPeftModelForCausalLM.from_pretrained(str(run_dir), dtype=dtype)
+        if gguf_file(cfg.model.name): model = PeftModel.from_pretrained(load_causal_lm(cfg.model.name, dtype=dtype), str(run_dir))
+        else: model = AutoPeftModelForCausalLM.from_pretrained(str(run_dir), dtype=dtype)
     if merged: model = model.merge_and_unload()
     model.to(device).eval()
     set_attention(base_lm(model), cfg.model.attention)

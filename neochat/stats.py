@@ -1,4 +1,4 @@
-"""The shape of a set of conversations, rendered with the real chat template: turns, lengths in tokens, what a `max_length` cut removes, histograms, and conversations shown as chat bubbles.
+"""The shape of a set of conversations, rendered with the real chat template: turns, lengths in tokens, what fitting them into `max_length` keeps, shortens and drops, histograms, and conversations shown as chat bubbles.
 
 Docs: https://neochat-ai.github.io/neochat/data_stats.html.md"""
 
@@ -7,12 +7,12 @@ Docs: https://neochat-ai.github.io/neochat/data_stats.html.md"""
 # %% ../nbs/03a_data_stats.ipynb #2bb8ceda
 from __future__ import annotations
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from fastcore.basics import patch
 from .data import as_conversations
-from .template import gpt_neo_chat_tokenizer
+from .template import CASES, case_of, gpt_neo_chat_tokenizer, tokenize_conversation
 
 # %% auto #0
 __all__ = ['render_chat', 'DataStats', 'conversation_stats', 'ConversationView', 'show_conversation']
@@ -45,6 +45,9 @@ class DataStats:
     conversation_tokens:list # tokens of each rendered conversation
     with_system:int # conversations with a system message
     max_length:int = 512 # the trainer's cut-off
+    truncation:str = "turns" # how the trainer fits longer conversations (`train.truncation`)
+    cases:list = field(default_factory=list) # what fitting did to each conversation: whole, shortened, cut or dropped
+    trained_tokens:list = field(default_factory=list) # reply tokens (and EOS) trained of each conversation, once fitted
 
     @property
     def rows(self): return len(self.turns)
@@ -58,6 +61,25 @@ class DataStats:
         return sum(max(0, t - self.max_length) for t in self.conversation_tokens) / max(sum(self.conversation_tokens), 1)
     @property
     def system_share(self): return self.with_system / max(self.rows, 1)
+    @property
+    def case_counts(self)->dict: return {c: self.cases.count(c) for c in CASES}
+    @property
+    def case_tokens(self)->dict:
+        "Trained tokens by case: what each kind of conversation contributes to training."
+        return {c: sum(n for k, n in zip(self.cases, self.trained_tokens) if k == c) for c in CASES}
+
+# %% ../nbs/03a_data_stats.ipynb #2df332eb
+_CASE_WORDS = {"whole": "kept whole", "shortened": "shortened by dropping trailing turns", "cut": "cut at the token, the last reply without its EOS"}
+
+@patch
+def fitting(self:DataStats)->str:
+    "One line: how many conversations training keeps whole, shortens, cuts or drops at `max_length`, and the tokens each trains."
+    n, t = self.case_counts, self.case_tokens
+    why = "the first reply does not fit" if self.truncation == "turns" else "no reply token fits"
+    shown = ("whole", "shortened") if self.truncation == "turns" else ("whole", "cut")
+    return (f"Fitted into {self.max_length} tokens (truncation `{self.truncation}`): "
+            + ", ".join(f"{n[c]} {_CASE_WORDS[c]} ({t[c]:,} tokens trained)" for c in shown)
+            + f", {n['dropped']} dropped ({why}).")
 
 # %% ../nbs/03a_data_stats.ipynb #34e74a4d
 @patch
@@ -69,6 +91,7 @@ def table(self:DataStats)->str:
     ] + [("conversation, tokens (rendered)", self.conversation_tokens)]
     head = (f"**{self.rows} conversations**: {self.truncated_share:.1%} longer than {self.max_length} tokens "
             f"({self.tokens_cut_share:.1%} of all tokens would be cut); a system prompt in {self.system_share:.0%}.")
+    if self.cases: head += "\n\n" + self.fitting()
     return head + "\n\n| | mean | median | p95 | max |\n|---|--:|--:|--:|--:|\n" + "\n".join(
         f"| {name} | " + " | ".join(_describe(v)) + " |" for name, v in rows)
 
@@ -84,17 +107,20 @@ def __repr__(self:DataStats): return self.table()
 def conversation_stats(data, # conversations: a list, a list of `messages` rows, or a `Dataset` with a `messages` column
                        tokenizer=None, # carrying neochat's chat template; default: GPT-Neo's (offline)
                        max_length:int=512, # tokens the trainer keeps per conversation
+                       truncation:str="turns" # how the trainer fits longer ones: turns or tokens (`train.truncation`)
                       )->DataStats:
-    "Turns, characters and tokens per turn (by role), rendered lengths and system-prompt usage of `data`."
+    "Turns, characters and tokens per turn (by role), rendered lengths, what fitting into `max_length` does, and system-prompt usage of `data`."
     convs = as_conversations(data)
     tok = tokenizer or _default_tokenizer()
     def ntok(texts): return [len(ids) for ids in tok(texts, add_special_tokens=False, verbose=False)["input_ids"]] if texts else []
     texts = {r: [m["content"] for c in convs for m in c if m["role"] == r] for r in ("system", "user", "assistant")}
+    fitted = [tokenize_conversation(tok, c, max_length, truncation) for c in convs]  # exactly as the trainer tokenizes them
     return DataStats(turns=[sum(m["role"] != "system" for m in c) for c in convs],
                      chars={r: [len(t) for t in ts] for r, ts in texts.items()},
                      tokens={r: ntok(ts) for r, ts in texts.items()},
                      conversation_tokens=ntok([render_chat(c, tok) for c in convs]),
-                     with_system=sum(any(m["role"] == "system" for m in c) for c in convs), max_length=max_length)
+                     with_system=sum(any(m["role"] == "system" for m in c) for c in convs), max_length=max_length,
+                     truncation=truncation, cases=[case_of(t) for t in fitted], trained_tokens=[t.n_supervised if t else 0 for t in fitted])
 
 # %% ../nbs/03a_data_stats.ipynb #9fe44374
 @patch

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from .config import gpt_neo_tokenizer_dir
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'ROLE_LINE', 'use_chat_template', 'gpt_neo_chat_tokenizer',
-           'escape_markers', 'encode_chat', 'safe_markdown', 'TokenizedConversation', 'tokenize_conversation',
-           'LabelView', 'label_inspector', 'check_template']
+__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'ROLE_LINE', 'TRUNCATIONS', 'CASES', 'use_chat_template',
+           'gpt_neo_chat_tokenizer', 'escape_markers', 'encode_chat', 'safe_markdown', 'TokenizedConversation',
+           'case_of', 'reply_ends', 'tokenize_conversation', 'LabelView', 'label_inspector', 'check_template']
 
 # %% ../nbs/03_template.ipynb #ca58215d
 CHAT_TEMPLATE = (
@@ -81,24 +81,50 @@ def safe_markdown(text:str # text from a user, a model or a data file
     return html.escape(text).replace("![", "!\\[").replace("](", "]\\(")
 
 # %% ../nbs/03_template.ipynb #864efa36
+TRUNCATIONS = ("turns", "tokens") # the values of `train.truncation`
+CASES = ("whole", "shortened", "cut", "dropped") # what fitting into `max_length` did to a conversation
+
 @dataclass
 class TokenizedConversation:
-    "A conversation rendered with the chat template: token ids, labels (-100 outside assistant replies) and what was cut."
+    "A conversation rendered with the chat template: token ids, labels (-100 outside assistant replies) and how it was fitted into `max_length`."
     input_ids:list
     labels:list
-    truncated:bool # was the conversation cut at max_length?
+    kept:str = "whole" # whole; shortened (trailing turns dropped, every reply whole); cut (at the token: the last reply without its end)
+    dropped_messages:int = 0 # messages left out at the end of a shortened conversation
 
     @property
     def n_supervised(self): return sum(l != -100 for l in self.labels)
+    @property
+    def truncated(self): return self.kept != "whole"
 
+def case_of(t:TokenizedConversation|None)->str:
+    "What fitting did to a conversation: one of `CASES` (`dropped` for `None`)."
+    return "dropped" if t is None else t.kept
+
+# %% ../nbs/03_template.ipynb #415f8b8e
+def reply_ends(mask:list # the assistant mask of `encode_chat`
+              )->list:
+    "The index just after each trained span (a reply and its EOS): where a conversation can end without cutting a reply."
+    return [i + 1 for i, m in enumerate(mask) if m and (i + 1 == len(mask) or not mask[i + 1])]
+
+# %% ../nbs/03_template.ipynb #75221c4f
 def tokenize_conversation(tokenizer, # a tokenizer carrying `CHAT_TEMPLATE`
                           messages:list, # [{"role", "content"}, ...]
-                          max_length:int=512 # longer conversations are cut here
+                          max_length:int=512, # longer conversations are fitted to this many tokens
+                          truncation:str="turns" # turns: drop trailing turns, keep replies whole; tokens: cut at max_length
                          )->TokenizedConversation|None:
-    "Token ids and assistant-only labels for `messages`; `None` if no assistant token fits in `max_length`."
+    "Token ids and assistant-only labels for `messages` within `max_length`; `None` when the conversation is dropped."
+    if truncation not in TRUNCATIONS: raise ValueError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
     ids, mask = encode_chat(tokenizer, messages)
     labels = [t if m else -100 for t, m in zip(ids, mask)]
-    res = TokenizedConversation(ids[:max_length], labels[:max_length], len(ids) > max_length)
+    if len(ids) <= max_length: res = TokenizedConversation(ids, labels)
+    elif truncation == "tokens": res = TokenizedConversation(ids[:max_length], labels[:max_length], "cut")
+    else:
+        ends = [e for e in reply_ends(mask) if e <= max_length]
+        if not ends: return None  # the first reply does not end within max_length
+        replies = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+        last = replies[min(len(ends), len(replies)) - 1]  # the message of the last reply kept
+        res = TokenizedConversation(ids[:ends[-1]], labels[:ends[-1]], "shortened", len(messages) - last - 1)
     return res if res.n_supervised else None
 
 # %% ../nbs/03_template.ipynb #d7a6af30
@@ -106,9 +132,10 @@ def tokenize_conversation(tokenizer, # a tokenizer carrying `CHAT_TEMPLATE`
 class LabelView:
     "Tokens of one conversation, each marked trained or masked; displays itself in notebooks and terminals."
     pieces:list # [(text, trained: bool), ...]
+    note:str = None # what fitting into max_length did, when it did something
 
     def __str__(self):
-        out, prev = [], False
+        out, prev = ([f"({self.note})\n"] if self.note else []), False
         for text, trained in self.pieces:
             if trained != prev: out.append("[[" if trained else "]]"); prev = trained
             out.append(text)
@@ -119,17 +146,23 @@ class LabelView:
             style = "background:#c8f7c5;color:#000" if trained else "color:#999"
             return f'<span style="{style}" title="{"trained" if trained else "masked"}">{html.escape(text)}</span>'
         n = sum(t for _, t in self.pieces)
+        note = f" {html.escape(self.note[0].upper() + self.note[1:])}." if self.note else ""
         return (f'<div class="neochat-labels"><p><b>{n}</b> of {len(self.pieces)} tokens trained '
-                '(<span style="background:#c8f7c5">highlighted</span>), the rest masked.</p>'
+                f'(<span style="background:#c8f7c5">highlighted</span>), the rest masked.{note}</p>'
                 f'<pre style="white-space:pre-wrap">{"".join(span(*p) for p in self.pieces)}</pre></div>')
 
 def label_inspector(tokenizer, # a tokenizer carrying `CHAT_TEMPLATE`
                     messages:list=None, # a conversation to tokenize ...
-                    tokenized:TokenizedConversation=None # ... or one already tokenized
+                    tokenized:TokenizedConversation=None, # ... or one already tokenized
+                    max_length:int=None, # fit the conversation into this many tokens, as training does; default: no limit
+                    truncation:str="turns" # how: turns or tokens (`train.truncation`)
                    )->LabelView:
     "A view of which tokens of a conversation are trained (assistant replies and their EOS) and which are masked."
-    t = tokenized or tokenize_conversation(tokenizer, messages, max_length=10**9)
-    return LabelView([(tokenizer.decode([i]), l != -100) for i, l in zip(t.input_ids, t.labels)])
+    t = tokenized or tokenize_conversation(tokenizer, messages, max_length or 10**9, truncation)
+    if t is None: raise ValueError(f"nothing of this conversation is trained within {max_length} tokens: training drops it")
+    note = {"shortened": f"shortened to {len(t.input_ids)} tokens: the last {t.dropped_messages} message(s) left out, every reply whole",
+            "cut": f"cut at {len(t.input_ids)} tokens: the last reply is trained without its end"}.get(t.kept)
+    return LabelView([(tokenizer.decode([i]), l != -100) for i, l in zip(t.input_ids, t.labels)], note)
 
 # %% ../nbs/03_template.ipynb #a520b7c1
 def check_template(tokenizer):
@@ -138,7 +171,7 @@ def check_template(tokenizer):
              {"role": "user", "content": "ping"}, {"role": "assistant", "content": "pong"}]
     try: t = tokenize_conversation(tokenizer, probe, max_length=10**9)
     except Exception as e: raise ValueError(f"the tokenizer's chat template cannot mark assistant tokens: {e}") from None
-    want = tokenizer(" pong").input_ids + [tokenizer.eos_token_id]
+    want = tokenizer(" pong", add_special_tokens=False).input_ids + [tokenizer.eos_token_id]
     got = [i for i, l in zip(t.input_ids, t.labels) if l != -100] if t else []
     if got != want * 2:
         raise ValueError(f"the chat template trains {tokenizer.decode(got)!r}, expected each reply plus EOS: "

@@ -12,9 +12,9 @@ from pathlib import Path
 from transformers import TrainerCallback
 from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
-from .template import tokenize_conversation, check_template
+from .template import CASES, case_of, tokenize_conversation, check_template
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
-from .model import (load_tokenizer, load_base_model, add_lora, check_lora_targets, pick_device, pick_precision,
+from .model import (load_tokenizer, load_base_model, add_lora, check_lora_targets, gguf_file, pick_device, pick_precision,
                            parameter_counts, resolve_model_name)
 
 # %% auto #0
@@ -29,48 +29,55 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class PreparedData:
-    "Tokenized conversations ready for SFTTrainer (`input_ids`, `labels`), and what tokenizing at `max_length` cut or dropped."
+    "Tokenized conversations ready for SFTTrainer (`input_ids`, `labels`), and what fitting them into `max_length` did."
     train:object # datasets.Dataset with `input_ids` and `labels` (-100 outside assistant replies)
     eval:object # the held-out split, tokenized the same way, or None
     max_length:int
-    truncated:int = 0 # conversations cut at max_length (they keep what fits)
-    dropped:list = field(default_factory=list) # train row numbers with no assistant token inside max_length
+    truncation:str = "turns" # how longer conversations were fitted: turns or tokens
+    cases:dict = field(default_factory=dict) # train conversations by case: whole, shortened, cut, dropped
+    case_tokens:dict = field(default_factory=dict) # trained tokens of the train split, by case
+    dropped:list = field(default_factory=list) # train row numbers left out (nothing to train within max_length)
     supervised_tokens:int = 0 # trained tokens in the train split
     sources:dict = field(default_factory=dict) # source -> {read, kept}: rows read and conversations kept (empty for data given ready)
 
     def summary(self):
+        n, why = self.cases, "first reply longer than" if self.truncation == "turns" else "no reply token within"
+        fitted = (f"{n.get('shortened', 0)} shortened (trailing turns dropped)" if self.truncation == "turns"
+                  else f"{n.get('cut', 0)} cut at the token (last reply without EOS)")
         return (f"{len(self.train)} train conversations ({self.supervised_tokens:,} trained tokens), "
-                f"{len(self.eval) if self.eval is not None else 0} eval; {self.truncated} cut at {self.max_length} tokens, "
-                f"{len(self.dropped)} dropped (no reply token within {self.max_length})")
+                f"{len(self.eval) if self.eval is not None else 0} eval; at {self.max_length} tokens: {n.get('whole', 0)} whole, "
+                f"{fitted}, {len(self.dropped)} dropped ({why} {self.max_length})")
 
 MIN_SUPERVISED_TOKENS = 100
 
 # %% ../nbs/05_training.ipynb #86e8cc23
-def _tokenized(ds, tokenizer, max_length:int)->tuple:
-    "(a Dataset of `input_ids` and `labels` for the rows of `ds` with assistant tokens inside `max_length`, kept row numbers, how many were cut)."
+def _tokenized(ds, tokenizer, max_length:int, truncation:str="turns")->tuple:
+    "(a Dataset of `input_ids` and `labels` of the rows of `ds` kept, their row numbers, conversations by case, trained tokens by case)."
     from datasets import Dataset
-    cols, keep, cut = {"input_ids": [], "labels": []}, [], 0
+    cols, keep, cases, tokens = {"input_ids": [], "labels": []}, [], dict.fromkeys(CASES, 0), dict.fromkeys(CASES, 0)
     for i, msgs in enumerate(ds["messages"]):
-        t = tokenize_conversation(tokenizer, msgs, max_length)
+        t = tokenize_conversation(tokenizer, msgs, max_length, truncation)
+        cases[case_of(t)] += 1
         if t is None: continue
-        cols["input_ids"].append(t.input_ids); cols["labels"].append(t.labels); keep.append(i); cut += t.truncated
-    return Dataset.from_dict(cols), keep, cut
+        cols["input_ids"].append(t.input_ids); cols["labels"].append(t.labels); keep.append(i); tokens[t.kept] += t.n_supervised
+    return Dataset.from_dict(cols), keep, cases, tokens
 
 def prepare_data(data, # datasets.DatasetDict with "train" (and optionally "eval") splits of `messages`
                  tokenizer, # carrying neochat's chat template
-                 max_length:int=512
+                 max_length:int=512,
+                 truncation:str="turns" # turns: drop trailing turns (replies keep their EOS); tokens: cut at max_length
                 )->PreparedData:
-    "Tokenize the conversations; drop (and count) those with nothing to train inside `max_length`; fail if too little is left."
+    "Tokenize the conversations, fitted into `max_length`; count what that did to them; fail if too little is left to train."
     check_template(tokenizer)
-    train, keep, truncated = _tokenized(data["train"], tokenizer, max_length)
-    n, dropped = sum(l != -100 for ls in train["labels"] for l in ls), sorted(set(range(len(data["train"]))) - set(keep))
+    train, keep, cases, tokens = _tokenized(data["train"], tokenizer, max_length, truncation)
+    n, dropped = sum(tokens.values()), sorted(set(range(len(data["train"]))) - set(keep))
     if n < MIN_SUPERVISED_TOKENS:
         raise TrainingError(f"only {n} trained tokens in {len(keep)} conversations at train.max_length={max_length} "
                             f"({len(dropped)} of {len(data['train'])} dropped): too little to train on (need {MIN_SUPERVISED_TOKENS}); "
-                            "add data or raise train.max_length")
+                            "add data or raise train.max_length" + (', or set train.truncation = "tokens"' if truncation == "turns" else ""))
     ev = data.get("eval")
-    ev = _tokenized(ev, tokenizer, max_length)[0] if ev is not None and len(ev) else None
-    return PreparedData(train, ev if ev is not None and len(ev) else None, max_length, truncated, dropped, n)
+    ev = _tokenized(ev, tokenizer, max_length, truncation)[0] if ev is not None and len(ev) else None
+    return PreparedData(train, ev if ev is not None and len(ev) else None, max_length, truncation, cases, tokens, dropped, n)
 
 # %% ../nbs/05_training.ipynb #1fdc25a2
 def sft_config(cfg:Config, # the run's config
@@ -315,8 +322,9 @@ class TrainResult:
         s, n = self.summary, lambda v: "–" if v is None else f"{v:.3f}"
         rows = [("steps", f"{s['steps']} in {s['seconds']:.0f} s on {s['device']} ({s['precision']})"),
                 ("trainable parameters", f"{s['trainable_params']:,} of {s['total_params']:,}"),
-                ("conversations", f"{s['train_conversations']} train, {s['eval_conversations']} eval "
-                                  f"({s['truncated_conversations']} cut, {s['dropped_conversations']} dropped)"),
+                ("conversations", f"{s['train_conversations']} train ({s.get('whole_conversations', 0)} whole, "
+                                  f"{s.get('shortened_conversations', 0)} shortened, {s.get('cut_conversations', 0)} cut; "
+                                  f"{s.get('dropped_conversations', 0)} dropped), {s['eval_conversations']} eval"),
                 ("eval loss", f"{n(s['first_eval_loss'])} before, {n(s['final_eval_loss'])} after"),
                 ("eval perplexity", "–" if s["final_eval_perplexity"] is None else f"{s['final_eval_perplexity']:,.1f}"),
                 ("last train loss", n(s["final_train_loss"]))]
@@ -336,7 +344,8 @@ def _summary(cfg, trainer, prep, precision, device, counts, started):
     return dict(base_model=resolve_model_name(cfg.model.name), steps=trainer.state.global_step,
                 device=device, precision=precision, trainable_params=counts["trainable"], total_params=counts["total"],
                 train_conversations=len(prep.train), eval_conversations=len(prep.eval) if prep.eval is not None else 0,
-                dropped_conversations=len(prep.dropped), truncated_conversations=prep.truncated, data_sources=prep.sources,
+                truncation=prep.truncation, **{f"{c}_conversations": prep.cases.get(c, 0) for c in CASES},
+                trained_tokens=prep.supervised_tokens, data_sources=prep.sources,
                 first_eval_loss=evals[0] if evals else None, final_eval_loss=evals[-1] if evals else None,
                 final_eval_perplexity=math.exp(evals[-1]) if evals else None,
                 final_train_loss=next((x["loss"] for x in reversed(h) if "loss" in x), None),
@@ -351,7 +360,7 @@ def _load_data(cfg:Config, data=None):
         data, report = load_conversations(cfg.data); print(report.summary())
         report.check_skipped(cfg.data.max_skipped)
     tokenizer = load_tokenizer(cfg.model.name)
-    prep = prepare_data(data, tokenizer, cfg.train.max_length)
+    prep = prepare_data(data, tokenizer, cfg.train.max_length, cfg.train.truncation)
     if report is not None: prep.sources = {s: dict(read=c.read, kept=c.kept) for s, c in report.sources.items()}  # for the model card
     print(prep.summary())
     return tokenizer, prep
@@ -418,6 +427,7 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
          )->TrainResult:
     "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory."
     cfg = validate(cfg or get_preset("tiny"))
+    if (f := gguf_file(cfg.model.name)) is not None: cfg.model.name = str(f)  # the run records a GGUF by its file, absolute
     run_dir = Path(cfg.train.output_dir)
     check_settings(cfg)
     check_output(run_dir, resume, overwrite)
