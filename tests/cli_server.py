@@ -55,3 +55,11 @@ def neochat_cli(*args, input:str="", cwd=None, timeout:float=300)->subprocess.Co
         if status == "timeout": raise subprocess.TimeoutExpired(["neochat", *map(str, args)], timeout)
         read = lambda k: open(io[k], encoding="utf-8", errors="replace").read()
         return subprocess.CompletedProcess(["neochat", *map(str, args)], status, read("stdout"), read("stderr"))
+
+
+def one_line(r, status=2):
+    "The single stderr line of a failed command, after checking there is one and the exit status."
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == status, (r.returncode, r.stderr[-2000:])
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    return lines[0]

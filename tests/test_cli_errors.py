@@ -4,7 +4,7 @@ import json, os, resource, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from neochat.data import asset
-from cli_server import ENV, neochat_cli
+from cli_server import ENV, neochat_cli, one_line
 
 
 def neochat(*args, timeout=300, fresh=False, **kw):
@@ -12,14 +12,6 @@ def neochat(*args, timeout=300, fresh=False, **kw):
     if not (fresh or kw): return neochat_cli(*args, timeout=timeout)
     return subprocess.run([sys.executable, "-m", "neochat.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=ENV, **kw)
-
-
-def one_line(r, status=2):
-    "The single stderr line of a failed command, after checking there is one and the exit status."
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    assert r.returncode == status, (r.returncode, r.stderr[-2000:])
-    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 import pytest
 from huggingface_hub import ModelCard
+from cli_server import one_line
 
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false")
 
@@ -26,14 +27,6 @@ def run(*args):
         try: code = main(list(map(str, args)))
         except SystemExit as e: code = e.code
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
-
-
-def one_line(r, status=2):
-    "The single stderr line of a failed command, after checking there is one and the exit status."
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    assert r.returncode == status, (r.returncode, r.stderr[-2000:])
-    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
