@@ -15,9 +15,10 @@ this environment, e.g. by a .pth file), a second notebook runs on it in Colab mo
     python -m venv /tmp/colabk && /tmp/colabk/bin/pip install ipykernel==6.17.1 ipython==7.34.0
     python -c "import site; print(site.getsitepackages()[0])" > /tmp/colabk/lib/python3.11/site-packages/zz_deps.pth
     NEOCHAT_COLAB_PYTHON=/tmp/colabk/bin/python pytest tests/test_browser.py"""
-import json, os, signal, socket, subprocess, sys, time, urllib.request
+import json, os, signal, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
+from browsing import free_port, wait_until
 
 CHROMIUM = os.environ.get("NEOCHAT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -101,12 +102,6 @@ def colab_kernel(data_dir):
     (spec/"kernel.json").write_text(json.dumps({
         "argv": [COLAB_PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "colab", "language": "python",
         "env": {"PYTHONPATH": os.pathsep.join([str(root), str(root/"tests"/"colab_stub")])}}))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -203,15 +198,6 @@ def run_in_kernel(page, code):
         const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
         k.requestExecute({code}).done.then(r => ok(r.content), fail); })""", code)
     assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
-
-
-def wait_until(check, timeout):
-    "Poll `check()` until it returns something true (returned), failing after `timeout` seconds."
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if r := check(): return r
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def text_of(locator):

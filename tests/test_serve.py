@@ -14,6 +14,7 @@ unless NEOCHAT_REQUIRE_BROWSER=1 (as in CI), where a missing piece fails the tes
 import contextlib, io, os, re, socket, sys, time
 from pathlib import Path
 import pytest
+from browsing import free_port, wait_until
 
 CHROMIUM = os.environ.get("NEOCHAT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -35,21 +36,6 @@ def _missing():
 MISSING = _missing()
 REQUIRED = os.environ.get("NEOCHAT_REQUIRE_BROWSER") == "1"
 pytestmark = pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=str(MISSING))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check, timeout, what="condition"):
-    "Poll `check()` until it returns something true (returned), failing after `timeout` seconds."
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if r := check(): return r
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout} s")
 
 
 # --- the two pages, and a browser ----------------------------------------------------------------------------------
