@@ -41,6 +41,7 @@ def data_args(p:argparse.ArgumentParser):
     p.add_argument("--max-length", type=int, default=512, metavar="N", help="the training cut-off, in tokens, for the statistics (default 512)")
     p.add_argument("--truncation", default="turns", choices=("turns", "tokens"),
                    help="how training fits longer conversations: drop trailing turns (default) or cut at the token")
+    p.add_argument("--model", metavar="ID|PATH", help="count tokens with this model's tokenizer (default: GPT-Neo's, offline)")
 
 def _output_path(path, option:str, is_dir:bool=False)->Path:
     "`path` if a file (or, `is_dir`, a folder) can be written there; a one-line `ValueError` naming `option` if not."
@@ -64,12 +65,15 @@ def data_command(args:argparse.Namespace)->int:
     escaped = sum(any(escape_markers(m["content"])[1] for m in c) for c in convs)
     if escaped and args.strict: raise DataError(f"{escaped} conversations have a line that starts like a role marker (### Human: or ### Assistant:)")
     from neochat.stats import conversation_stats
-    stats = conversation_stats(convs, max_length=args.max_length, truncation=args.truncation)
+    from neochat.model import load_tokenizer
+    tok = load_tokenizer(args.model) if args.model else None
+    stats = conversation_stats(convs, max_length=args.max_length, truncation=args.truncation, tokenizer=tok)
     warn = [f"{len(report.bad)} of {report.read} rows ({report.skipped_share:.1%}) were skipped as bad: "
             f"`neochat train` stops when more than {DataSettings().max_skipped:.0%} are"] if report.skipped_share > DataSettings().max_skipped else []
     warn += [f"{escaped} conversations have a line that starts like a role marker; training escapes it (\\### Human:)"] if escaped else []
     for w in warn: print(f"neochat: warning: {w}", file=sys.stderr)
     print(*[f"**Warning: {w}.**" for w in warn], stats.table(), report.summary(), sep="\n\n")
+    if tok is not None: print(f"\nTokens counted with the tokenizer of {args.model} ({len(tok):,} tokens).")
     if args.export: print(f"Wrote {len(convs)} conversations to {export_jsonl(convs, args.export)}")
     if args.plots: print(f"Wrote {len(stats.save_plots(args.plots))} histograms to {args.plots}")
     return 0

@@ -25,7 +25,7 @@ class ModelSettings:
     precision:str = "auto" # auto|bf16|fp16|fp32; auto picks bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU
     attention:str = "auto" # auto|sdpa|eager: auto uses neochat's exact SDPA attention for GPT-Neo where available
     load_in_4bit:bool = False # 4-bit base weights (CUDA and bitsandbytes only), for base models that do not fit
-    max_positions:int = 2048 # the model's context length (GPT-Neo: 2048 positions)
+    max_positions:int = 0 # the model's context length; 0 reads it from the model's config (GPT-Neo: 2048, SmolLM2: 8192)
 
 # %% ../nbs/00_config.ipynb #a972a8b1
 @dataclass
@@ -169,7 +169,7 @@ def validate(cfg:Config)->Config:
         _check(v in opts, k, f"must be one of {', '.join(opts)}, got {v!r}")
     m, d, l, t, g = cfg.model, cfg.data, cfg.lora, cfg.train, cfg.generation
     _check(bool(m.name), "model.name", "must name a hub id, a local path or 'tiny'")
-    _check(m.max_positions > 0, "model.max_positions", f"must be positive, got {m.max_positions}")
+    _check(m.max_positions >= 0, "model.max_positions", f"must be 0 (the model's own) or positive, got {m.max_positions}")
     _check(len(d.sources) > 0, "data.sources", "needs at least one source")
     _check(all(isinstance(s, str) and s for s in d.sources), "data.sources", f"must be names or paths (strings), got {d.sources!r}")
     _check(not d.weights or len(d.weights) == len(d.sources), "data.weights",
@@ -190,8 +190,8 @@ def validate(cfg:Config)->Config:
     for f in ("batch_size", "grad_accum", "logging_steps", "eval_steps", "save_steps", "save_total_limit"):
         _check(getattr(t, f) > 0, f"train.{f}", f"must be at least 1, got {getattr(t, f)}")
     _check(0 <= t.warmup_ratio < 1, "train.warmup_ratio", f"must be in [0, 1), got {t.warmup_ratio}")
-    _check(0 < t.max_length <= m.max_positions, "train.max_length",
-           f"must be between 1 and the model's {m.max_positions} positions, got {t.max_length}")
+    _check(0 < t.max_length <= (m.max_positions or t.max_length), "train.max_length",  # the model's own count: `model_positions`
+           f"must be between 1 and the model's {m.max_positions:,} positions, got {t.max_length:,}")
     _check(g.max_new_tokens > 0, "generation.max_new_tokens", f"must be at least 1, got {g.max_new_tokens}")
     _check(g.temperature >= 0, "generation.temperature", f"must be 0 (greedy) or positive, got {g.temperature}")
     _check(0 < g.top_p <= 1, "generation.top_p", f"must be in (0, 1], got {g.top_p}")
@@ -250,10 +250,12 @@ def load_config(path:str|Path=None, # a TOML file
     return config_from_dict(overrides, base=cfg) if overrides else cfg
 
 def save_config(cfg:Config, path:str|Path)->Path:
-    "Write `cfg` as TOML to `path`; `load_config(path)` gives it back."
-    p = Path(path)
+    "Write `cfg` as TOML to `path`; `load_config(path)` gives it back. A model other than the preset's is said in a comment."
+    p, made_for = Path(path), PRESETS[cfg.preset]().model.name if cfg.preset in PRESETS else None
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(tomli_w.dumps(cfg.to_dict()))
+    note = (f"# The model is model.name below; the other settings started from preset {cfg.preset!r}, made for {made_for}.\n"
+            if made_for not in (None, cfg.model.name) else "")
+    p.write_text(note + tomli_w.dumps(cfg.to_dict()))
     return p
 
 # %% ../nbs/00_config.ipynb #e2838642

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from .config import GenerationSettings, load_config
 from .generation import generate_kwargs
-from .model import base_lm
+from .model import base_lm, context_length
 from .template import STOP_STRINGS, encode_chat, tokenize_conversation
 
 # %% auto #0
@@ -290,7 +290,7 @@ def measure_run(run_dir, # a complete run directory
     cfg, summary = load_config(d/"neochat.toml"), json.loads((d/"run.json").read_text())
     model, tok = load_run(d, device=device)
     budget = max_new_tokens or reply_budget(tok, [prompt_and_reference(c)[1] for c in conversations],
-                                            cfg.model.max_positions - cfg.train.max_length)
+                                            (cfg.model.max_positions or context_length(base_lm(model).config)) - cfg.train.max_length)
     gen, bases = cfg.generation, {} if bases is None else bases
     settings = dict(max_new_tokens=budget, budget_from="references" if max_new_tokens is None else "given", seed=seed,
                     batch_size=batch_size, max_length=cfg.train.max_length, **sampling_settings(gen))

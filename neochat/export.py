@@ -85,7 +85,7 @@ def _card_intro(title:str, cfg:Config, s:dict, merged:bool)->str:
 def _card_model(cfg:Config, s:dict, targets:list)->str:
     l, total, trained = cfg.lora, s.get("total_params"), s.get("trainable_params")
     share = f" ({100 * trained / total:.2f}%)" if total and trained else ""
-    rows = [("base model", f"`{cfg.model.name}`"),
+    rows = [("base model", f"`{cfg.model.name}`" + (f" ({s['model_type']})" if s.get("model_type") else "")),
             ("licence", base_license(cfg.model.name) or "not known to neochat: see the base model's"),
             ("parameters", f"{_n(total)} with the adapter, {_n(trained)} of them trained{share}"),
             ("LoRA", f"rank {l.r}, alpha {l.alpha} (updates scaled by {l.alpha / l.r:g}), dropout {l.dropout:g}, on {', '.join(targets)}"
@@ -187,7 +187,7 @@ def _card_limits(cfg:Config, s:dict)->str:
            f"carries the biases of its base model's pre-training data{' (the Pile)' if 'gpt-neo' in name.lower() else ''} "
            "and of its conversations.",
            f"It saw conversations of up to {t.max_length} tokens (longer ones were cut), in the `### Human:` / `### Assistant:` "
-           f"template only. The model reads at most {cfg.model.max_positions:,} positions; neochat's chat leaves out the "
+           f"template only. The model reads at most {s.get('context_length') or cfg.model.max_positions:,} positions; neochat's chat leaves out the "
            "oldest turns of a longer conversation."]
     if name == "tiny": out.insert(0, "**A test model.** Its base has random weights: it learned where replies end, but what it "
                                      "writes is nonsense. It exists to test neochat, offline, in a minute.")
@@ -208,7 +208,8 @@ def model_card(run_dir, # a finished run (or the folder its final files are bein
     run_dir = Path(run_dir)
     cfg, s = load_config(run_dir/"neochat.toml"), json.loads((run_dir/"run.json").read_text())
     ac = run_dir/"adapter_config.json"
-    targets = sorted(json.loads(ac.read_text()).get("target_modules") or []) if ac.exists() else list(cfg.lora.targets)
+    targets = (sorted({t.rsplit(".", 1)[-1] for t in json.loads(ac.read_text()).get("target_modules") or []})  # peft's all-linear saves paths
+               if ac.exists() else list(cfg.lora.targets))
     body = [_card_intro(name or run_dir.name, cfg, s, merged), _card_model(cfg, s, targets), _card_data(cfg, s),
             _card_template(AutoTokenizer.from_pretrained(run_dir)), _card_training(cfg, s),
             _card_eval(report if report is not None else latest_report(run_dir)), _card_use(cfg, where or str(run_dir), merged),

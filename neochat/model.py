@@ -16,8 +16,9 @@ from .template import use_chat_template, gpt_neo_chat_tokenizer
 __all__ = ['TINY_GPT_NEO', 'TINY_VERSION', 'LORA_PRESETS', 'TINY_GGUF_VERSION', 'gpt_neo_config', 'tiny_gpt_neo_config',
            'tiny_model_dir', 'gguf_file', 'resolve_model_name', 'model_source', 'load_tokenizer', 'pick_device',
            'pick_precision', 'hub_reachable', 'can_run', 'weights_dtype', 'set_attention', 'load_causal_lm',
-           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'model_config',
-           'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts', 'tiny_llama_config', 'tiny_gguf']
+           'load_base_model', 'linear_layer_names', 'module_names', 'lora_targets', 'model_config', 'context_length',
+           'model_positions', 'check_lora_targets', 'add_lora', 'base_lm', 'parameter_counts', 'tiny_llama_config',
+           'tiny_gguf', 'tiny_llama_dir']
 
 # %% ../nbs/04_lora_setup.ipynb #3262c715
 def gpt_neo_config(hidden_size:int, # width
@@ -73,10 +74,11 @@ def _import_gguf():
 
 # %% ../nbs/04_lora_setup.ipynb #e76cc735
 def resolve_model_name(name:str)->str:
-    "The hub id or local path that `name` stands for (`tiny` becomes the cached tiny model's folder, a GGUF its absolute file path)."
+    "The hub id or absolute local path that `name` stands for (`tiny`: the cached tiny model's folder; a GGUF: its file)."
     if name == "tiny": return str(tiny_model_dir())
-    f = gguf_file(name)
-    return str(f) if f else name
+    if (f := gguf_file(name)) is not None: return str(f)
+    p = Path(name).expanduser()
+    return str(p.resolve()) if p.is_dir() else name
 
 def model_source(name:str # "tiny", a hub id, a folder or a GGUF file
                 )->tuple[str, dict]:
@@ -182,28 +184,44 @@ def load_base_model(cfg:ModelSettings=None, # the model section of a `Config`
     return set_attention(model, cfg.attention)
 
 # %% ../nbs/04_lora_setup.ipynb #610d9c97
-LORA_PRESETS = {"attention": ["q_proj", "k_proj", "v_proj", "out_proj"],
-                "all-linear": ["q_proj", "k_proj", "v_proj", "out_proj", "c_fc", "c_proj"]}
+LORA_PRESETS = {"attention": "the linear layers inside the model's attention blocks",
+                "all-linear": "every linear layer but the output head (as peft's `all-linear`)"}
 
-def linear_layer_names(model)->list:
-    "The distinct names of `model`'s linear layers (the last part of each module path), output head excluded."
-    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
-    return sorted(names - {"lm_head"})
+_PEFT_PARTS = {"base_layer", "lora_A", "lora_B", "lora_dropout", "original_module", "modules_to_save"}  # inside peft's wrappers
+
+def _is_linear(path:str, m)->bool:
+    from transformers.pytorch_utils import Conv1D  # GPT-2-style models keep their projections in Conv1D layers
+    if _PEFT_PARTS & set(path.split(".")): return False
+    return isinstance(getattr(m, "base_layer", m), (torch.nn.Linear, Conv1D))  # a layer peft wrapped counts as the one it wraps
+
+def linear_layer_names(model, # a transformers model (or its skeleton on the `meta` device)
+                       attention_only:bool=False # only the layers inside attention blocks
+                      )->list:
+    "The distinct names of `model`'s linear layers (the last part of each module path), in model order, output head excluded."
+    head, names = model.get_output_embeddings(), {}
+    for path, m in model.named_modules():
+        if not _is_linear(path, m) or m is head or path.endswith("lm_head"): continue
+        if attention_only and not any(k in part.lower() for part in path.split(".")[:-1] for k in ("attn", "attention")): continue
+        names.setdefault(path.rsplit(".", 1)[-1])
+    return list(names)
 
 def module_names(model)->set:
     "The last part of every module path of `model`."
     return {n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if n}
 
 def lora_targets(targets:list, # module names and/or presets
-                 linear_names:list # what the model has: `linear_layer_names(model)`
+                 model # the model (or its skeleton) whose layers they name
                 )->list:
-    "Expand presets in `targets` and check every name against `linear_names`."
-    out = []
+    "Expand presets in `targets` from `model`'s own layers, and check every name against its linear layers."
+    linear, out = linear_layer_names(model), []
+    presets = {"attention": linear_layer_names(model, attention_only=True), "all-linear": linear}
     for t in targets:
-        for name in LORA_PRESETS.get(t, [t]):
-            if name not in linear_names:
+        if t in presets and not presets[t]: raise ConfigError(f"lora.targets: the preset '{t}' finds no layer in this model; "
+                                                              f"name its layers instead: {', '.join(linear)}")
+        for name in presets.get(t, [t]):
+            if name not in linear:
                 raise ConfigError(f"lora.targets: '{name}' matches no linear layer of this model; "
-                                  f"its linear layers are {', '.join(linear_names)} (presets: {', '.join(LORA_PRESETS)})")
+                                  f"its linear layers are {', '.join(linear)} (presets: {', '.join(LORA_PRESETS)})")
             if name not in out: out.append(name)
     return out
 
@@ -226,6 +244,23 @@ def model_config(name:str # hub id, local folder, GGUF file or "tiny"
         raise ConfigError(f"model.name: cannot load {name!r} from {where}: {why}") from None
 
 # %% ../nbs/04_lora_setup.ipynb #5089c27f
+def context_length(config)->int:
+    "How many positions a transformers `config` says its model reads (`max_position_embeddings` or an older name)."
+    for key in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length"):
+        if isinstance(v := getattr(config, key, None), int) and v > 0: return v
+    raise ConfigError(f"model.max_positions: the config of this {getattr(config, 'model_type', 'model')} does not say how many "
+                      "positions it reads; set model.max_positions")
+
+def model_positions(cfg:ModelSettings, # the model; `max_positions` 0 reads them from its config
+                    max_length:int=None # a training length to check against them
+                   )->int:
+    "The positions `cfg`'s model reads (`cfg.max_positions`, else its config's); a one-line error when `max_length` exceeds them."
+    n = cfg.max_positions or context_length(model_config(cfg.name))
+    if max_length is not None and not 0 < max_length <= n:
+        raise ConfigError(f"train.max_length: must be between 1 and the model's {n:,} positions, got {max_length:,}")
+    return n
+
+# %% ../nbs/04_lora_setup.ipynb #a04fa2b7
 def check_lora_targets(cfg:ModelSettings, # the model whose layers are checked
                        lora:LoraSettings # the adapter's settings
                       )->list:
@@ -233,7 +268,7 @@ def check_lora_targets(cfg:ModelSettings, # the model whose layers are checked
     from transformers import AutoModelForCausalLM
     with torch.device("meta"): skeleton = AutoModelForCausalLM.from_config(model_config(cfg.name))
     _check_modules_to_save(lora.modules_to_save, skeleton)
-    return lora_targets(lora.targets, linear_layer_names(skeleton))
+    return lora_targets(lora.targets, skeleton)
 
 def _check_modules_to_save(names, model):
     missing = [n for n in names if n not in module_names(model)]
@@ -245,10 +280,11 @@ def add_lora(model, lora:LoraSettings=None # the adapter's settings
     "Wrap `model` with a fresh LoRA adapter (peft) on the checked targets; only the adapter is trainable."
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     lora = lora or LoraSettings()
-    targets = lora_targets(lora.targets, linear_layer_names(model))
+    targets = lora_targets(lora.targets, model)
     _check_modules_to_save(lora.modules_to_save, model)
     if getattr(model, "is_loaded_in_4bit", False): model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    pcfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
+    pcfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                      target_modules="all-linear" if list(lora.targets) == ["all-linear"] else targets,  # peft's own, where it fits
                       bias="none", task_type="CAUSAL_LM",
                       modules_to_save=list(lora.modules_to_save) or None)
     with warnings.catch_warnings():  # peft asks transformers a deprecated question (is_gradient_checkpointing): not the user's to act on
@@ -315,3 +351,17 @@ def tiny_gguf()->Path:
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
     os.replace(tmp, f)
     return f
+
+# %% ../nbs/04_lora_setup.ipynb #1af9f2cb
+def tiny_llama_dir()->Path:
+    "A folder holding a tiny random Llama (4,096 positions) and its small BPE tokenizer, built once into neochat's cache."
+    from transformers import LlamaForCausalLM
+    d = neochat_home()/f"tiny-llama-v{TINY_GGUF_VERSION}"
+    if not (d/"config.json").exists():
+        cfg, tmp = tiny_llama_config(), d.with_name(d.name + f".tmp{os.getpid()}")
+        cfg.max_position_embeddings = 4096
+        with torch.random.fork_rng():
+            torch.manual_seed(0); LlamaForCausalLM(cfg).save_pretrained(tmp)
+        load_tokenizer(str(tiny_gguf())).save_pretrained(tmp)
+        if not d.exists(): tmp.rename(d)
+    return d

@@ -159,7 +159,7 @@ def plot_metrics(self:Report):
 # %% ../nbs/08a_report_card.ipynb #794cf641
 READING_GUIDE = """**How to read it.** Each fine-tuned column is the base model plus the run's adapter, measured on the \
 same held-out conversations with the same seed; ✓ marks a number that moved the right way from the base, ✗ the wrong \
-way. A good fine-tune of GPT-Neo shows: **lower loss and perplexity** on the held-out replies (it predicts real \
+way. A good fine-tune shows: **lower loss and perplexity** on the held-out replies (it predicts real \
 answers better); **stop rate up**, most of it **ended with EOS** (it learned where a reply ends, so the chat is not \
 cut off at the token limit), and **truncation down** with it; **role leakage near 0%** (it does not write the user's \
 next turn or a `### Human:` marker: a high number means it was trained on whole conversations, the original's \

@@ -38,10 +38,10 @@ _PANELS = {"turns": "turns per conversation", "user_tokens": "tokens per user tu
 
 @dataclass(repr=False)
 class DataStats:
-    "Shape of a set of conversations: turns, characters and GPT-Neo tokens per turn, rendered length against `max_length`."
+    "Shape of a set of conversations: turns, characters and tokens per turn, rendered length against `max_length`."
     turns:list # user + assistant messages per conversation (system not counted)
     chars:dict # role -> characters of each message
-    tokens:dict # role -> GPT-Neo tokens of each message
+    tokens:dict # role -> tokens of each message (GPT-Neo's, unless another tokenizer was given)
     conversation_tokens:list # tokens of each rendered conversation
     with_system:int # conversations with a system message
     max_length:int = 512 # the trainer's cut-off

@@ -14,8 +14,8 @@ from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversation, check_template
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
-from .model import (load_tokenizer, load_base_model, add_lora, check_lora_targets, gguf_file, pick_device, pick_precision,
-                           parameter_counts, resolve_model_name)
+from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, model_positions, pick_device,
+                           pick_precision, parameter_counts, resolve_model_name)
 
 # %% auto #0
 __all__ = ['MIN_SUPERVISED_TOKENS', 'RUN_FILES', 'RESUMABLE', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config',
@@ -372,8 +372,11 @@ def _load_model(cfg:Config, tokenizer, device:str, precision:str):
     counts, compiled = parameter_counts(model), use_compile(cfg, device)
     collator = packing_collator(cfg, model, tokenizer, compiled)
     if compiled: compile_blocks(model, dynamic=None)  # the number of packed rows varies: let it be a dynamic size
-    print(f"{cfg.model.name} on {device} in {precision}: {counts['trainable']:,} trainable of {counts['total']:,} parameters; "
-          f"packing {'on' if collator else 'off'}, compile {'on' if compiled else 'off'}")
+    kind = base_lm(model).config.model_type
+    why = f" (packing needs neochat's attention, which is GPT-Neo's; this {kind} runs on transformers' own)" \
+          if collator is None and cfg.train.packing == "auto" and kind != "gpt_neo" else ""
+    print(f"{cfg.model.name} ({kind}) on {device} in {precision}: {counts['trainable']:,} trainable of {counts['total']:,} "
+          f"parameters; packing {'on' if collator else 'off'}{why}, compile {'on' if compiled else 'off'}")
     return model, counts, collator, compiled
 
 def _nan_stop(run_dir:Path, guard:NanGuard):
@@ -409,7 +412,8 @@ def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot)-
     try:
         trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
         if guard.bad_step is not None: _nan_stop(run_dir, guard)
-        summary = dict(_summary(cfg, trainer, prep, precision, device, counts, started), packing=collator is not None, compiled=compiled)
+        summary = dict(_summary(cfg, trainer, prep, precision, device, counts, started), packing=collator is not None, compiled=compiled,
+                       model_type=base_lm(model).config.model_type, context_length=cfg.model.max_positions)
         save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary)
     except KeyboardInterrupt: raise TrainingInterrupted(_stopped(run_dir, trainer.state.global_step, "stopped by Ctrl-C")) from None
     except Exception as e:
@@ -427,9 +431,10 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
          )->TrainResult:
     "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory."
     cfg = validate(cfg or get_preset("tiny"))
-    if (f := gguf_file(cfg.model.name)) is not None: cfg.model.name = str(f)  # the run records a GGUF by its file, absolute
+    if cfg.model.name != "tiny": cfg.model.name = resolve_model_name(cfg.model.name)  # a folder or GGUF file: absolute
     run_dir = Path(cfg.train.output_dir)
     check_settings(cfg)
+    cfg.model.max_positions = model_positions(cfg.model, cfg.train.max_length)  # the run records the model's own
     check_output(run_dir, resume, overwrite)
     if resume: check_resume(cfg, run_dir)
     done = json.loads((run_dir/"run.json").read_text())["steps"] if resume and is_complete_run(run_dir) else 0

@@ -232,3 +232,14 @@ def test_role_markers_in_content_are_counted_and_refused_under_strict(tmp_path):
     r = neochat("data", p)
     assert r.returncode == 0 and "1 conversations have a line that starts like a role marker" in r.stderr, r.stderr
     assert_one_line_error(neochat("data", p, "--strict"), "1 conversations have a line that starts like a role marker")
+
+
+def test_tokens_counted_with_the_models_tokenizer(guanaco):
+    "`--model` counts with that model's tokenizer: the tiny Llama's small BPE splits the same text into more tokens."
+    from neochat.model import tiny_llama_dir
+    rendered = lambda out: re.search(r"\| conversation, tokens \(rendered\) \| ([\d.]+) \|", out).group(1)
+    r = neochat("data", asset("unseen_guanaco.jsonl"), "--model", tiny_llama_dir())
+    assert r.returncode == 0, r.stderr
+    assert f"Tokens counted with the tokenizer of {tiny_llama_dir()} (1,257 tokens)." in r.stdout
+    assert float(rendered(r.stdout)) > float(rendered(guanaco[0].stdout))  # GPT-Neo's 50,257 tokens merge more
+    assert_one_line_error(neochat("data", asset("unseen_guanaco.jsonl"), "--model", "/nonexistent"), "/nonexistent")

@@ -79,3 +79,30 @@ def test_two_trainings_on_one_directory(tmp_path):
     again = subprocess.run(_train(out, "--overwrite", "--max-steps", "2"), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
     assert not (out/".lock").exists() and json.loads((out/"run.json").read_text())["steps"] == 2
+
+
+def test_a_llama_by_relative_path_trains_records_itself_and_chats_from_elsewhere(tmp_path):
+    "Beyond GPT-Neo: a tiny random Llama, given as a relative folder, with the tiny preset's `all-linear` preset."
+    import shutil, tomllib
+    from neochat.model import tiny_llama_dir
+    work = tmp_path/"work"; work.mkdir()
+    shutil.copytree(tiny_llama_dir(), work/"my-llama")
+    r = subprocess.run([*CLI, "train", "--preset", "tiny", "--model", "my-llama", "--max-steps", "4", "--output", "run"],
+                       cwd=work, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "(llama)" in r.stdout and "packing off (packing needs neochat's attention, which is GPT-Neo's" in r.stdout
+    run, model = work/"run", str((work/"my-llama").resolve())
+    saved = (run/"neochat.toml").read_text()
+    assert saved.startswith("# The model is model.name below; the other settings started from preset 'tiny'")
+    cfg = tomllib.loads(saved)
+    assert (cfg["model"]["name"], cfg["model"]["max_positions"]) == (model, 4096)  # absolute; the model's own context
+    summary = json.loads((run/"run.json").read_text())
+    assert (summary["model_type"], summary["context_length"], summary["packing"]) == ("llama", 4096, False)
+    adapter = json.loads((run/"adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == model
+    assert {t.rsplit(".", 1)[-1] for t in adapter["target_modules"]} == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert f"`{model}` (llama)" in (run/"README.md").read_text()
+    elsewhere = tmp_path/"elsewhere"; elsewhere.mkdir()
+    r = subprocess.run([*CLI, "chat", str(run), "--prompt", "Hello", "--max-new-tokens", "5"], cwd=elsewhere,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
