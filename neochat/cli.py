@@ -110,7 +110,9 @@ def train_command(args:argparse.Namespace)->int:
     if n is not None and n < 1: raise ValueError(f"--num-processes must be at least 1, got {n}")
     if args.accelerate_config and (n or 1) < 2: raise ValueError("--accelerate-config goes with --num-processes N (2 or more)")
     if (n or 1) > 1:
-        _train_config(args)  # a bad config is one line here, before N processes start
+        from neochat.train import _check_start
+        cfg = _train_config(args)  # a bad config or a run directory that cannot be used is one line here, before N processes
+        _check_start(cfg, Path(cfg.train.output_dir), args.resume, args.overwrite)  # start (and torchrun adds its report to theirs)
         import subprocess
         return subprocess.run(launch_argv(args)).returncode
     from neochat.train import process_state, train
