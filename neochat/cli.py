@@ -6,18 +6,19 @@ Docs: https://neochat-ai.github.io/neochat/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #5cc19066
 from __future__ import annotations
-import argparse, dataclasses, sys, time
+import argparse, dataclasses, os, sys, time
 from pathlib import Path
 from . import __version__
 from .config import Config, ConfigError, PRESETS, SAMPLING_PRESETS, did_you_mean, load_config, sampling_preset, validate
 from .config import DataSettings
-from .data import DataError, DataReport, export_jsonl, load_source, shuffle_select
+from .data import DataError, DataReport, asset, export_jsonl, load_source, shuffle_select
 from .template import escape_markers
 
 # %% auto #0
-__all__ = ['SLASH_HELP', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command', 'chat_args',
-           'print_reply', 'chat_loop', 'reply_notes', 'chat_command', 'eval_args', 'eval_command', 'export_args',
-           'export_command', 'serve_args', 'serve_command', 'bench_args', 'bench_command', 'build_parser', 'main']
+__all__ = ['ACCELERATE_CONFIGS', 'SLASH_HELP', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args',
+           'train_command', 'accelerate_config', 'launch_argv', 'chat_args', 'print_reply', 'chat_loop', 'reply_notes',
+           'chat_command', 'eval_args', 'eval_command', 'export_args', 'export_command', 'serve_args', 'serve_command',
+           'bench_args', 'bench_command', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #3676af32
 class OneLineParser(argparse.ArgumentParser):
@@ -89,6 +90,8 @@ def train_args(p:argparse.ArgumentParser):
     p.add_argument("--output", metavar="DIR", help="the run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start the run in --output again from step 0, replacing it")
+    p.add_argument("--num-processes", type=int, metavar="N", help="train in N processes, one per GPU, under `accelerate launch` (default 1)")
+    p.add_argument("--accelerate-config", metavar="NAME|FILE", help="with --num-processes: deepspeed_zero2, fsdp_lora or an accelerate config file")
 
 def _train_config(args):
     "The run's config from the preset, the file, the saved config of a resumed run and the flags."
@@ -107,8 +110,18 @@ def _train_config(args):
 
 def train_command(args:argparse.Namespace)->int:
     "Fine-tune a base model with LoRA on conversations and write a run directory."
-    from neochat.train import train
+    n = args.num_processes
+    if n is not None and n < 1: raise ValueError(f"--num-processes must be at least 1, got {n}")
+    if args.accelerate_config and (n or 1) < 2: raise ValueError("--accelerate-config goes with --num-processes N (2 or more)")
+    if (n or 1) > 1:
+        from neochat.train import _check_start
+        cfg = _train_config(args)  # a bad config or a run directory that cannot be used is one line here, before N processes
+        _check_start(cfg, Path(cfg.train.output_dir), args.resume, args.overwrite)  # start (and torchrun adds its report to theirs)
+        import subprocess
+        return subprocess.run(launch_argv(args)).returncode
+    from neochat.train import process_state, train
     res = train(_train_config(args), resume=args.resume, overwrite=args.overwrite, live_plot=False)
+    if not process_state().is_main_process: return 0  # under `accelerate launch`, the main process reports the run
     s, d = res.summary, res.run_dir
     print(f"\nTrained {s['steps']} steps in {s['seconds']}s: eval loss {s['first_eval_loss']:.3f} -> {s['final_eval_loss']:.3f}"
           if s.get("final_eval_loss") is not None else f"\nTrained {s['steps']} steps in {s['seconds']}s")
@@ -116,6 +129,30 @@ def train_command(args:argparse.Namespace)->int:
           f"\n  config:    {d/'neochat.toml'}\n  history:   {d/'log_history.json'}\n  loss plot: {d/'loss.png'}")
     print(f"Chat with it: neochat chat {d}")
     return 0
+
+# %% ../nbs/09_cli.ipynb #8edc5a9e
+ACCELERATE_CONFIGS = ("deepspeed_zero2", "fsdp_lora") # bundled in neochat/assets/accelerate, for GPT-Neo 1.3B and 2.7B
+
+def accelerate_config(name:str # a bundled config's name, or an accelerate config file
+                     )->Path:
+    "The accelerate config file that `--accelerate-config NAME|FILE` names."
+    if name in ACCELERATE_CONFIGS: return asset(f"accelerate/{name}.yaml")
+    if not Path(name).is_file(): raise FileNotFoundError(f"--accelerate-config {name}: no such file (bundled: {', '.join(ACCELERATE_CONFIGS)})")
+    return Path(name)
+
+def launch_argv(args:argparse.Namespace # `neochat train`'s options, with `num_processes` of 2 or more
+               )->list:
+    "The command that runs this `neochat train` in `args.num_processes` processes under `accelerate launch`."
+    p = argparse.ArgumentParser(); train_args(p)
+    again = []
+    for a in p._actions:
+        v = getattr(args, a.dest, None)
+        if not a.option_strings or a.dest in ("help", "num_processes", "accelerate_config") or v is None or v is False: continue
+        again += [a.option_strings[0], *([] if v is True else map(str, v if isinstance(v, list) else [v]))]
+    how = ["--config_file", str(accelerate_config(args.accelerate_config))] if args.accelerate_config else ["--multi_gpu"]
+    return [sys.executable, "-m", "accelerate.commands.launch", *how, "--num_processes", str(args.num_processes),
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
+            "-m", "neochat.cli", "train", *again]
 
 # %% ../nbs/09_cli.ipynb #9a2b5f74
 SLASH_HELP = """/reset             start over (the system prompt stays)
@@ -344,7 +381,8 @@ def main(argv:list=None # arguments without the program name; default: `sys.argv
     except Exception as e:
         if not _is_bad_input(e): raise
         interrupted = type(e).__name__ == "TrainingInterrupted"
-        print(f"neochat: {'stopped' if interrupted else 'error'}: {_one_line(e)}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under `accelerate launch` every process stops, and the main one says why
+            print(f"neochat: {'stopped' if interrupted else 'error'}: {_one_line(e)}", file=sys.stderr)
         return 130 if interrupted else 2
 
 # %% ../nbs/09_cli.ipynb #806e9846

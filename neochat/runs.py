@@ -26,7 +26,7 @@ def _code_hash()->str:
     "A hash of neochat's modules and bundled data: what a run depends on besides its config."
     import neochat
     root, h = Path(neochat.__file__).parent, hashlib.sha256()
-    for p in sorted([*root.glob("*.py"), *root.glob("assets/*")]): h.update(p.name.encode()); h.update(p.read_bytes())
+    for p in sorted(p for p in [*root.glob("*.py"), *root.glob("assets/**/*")] if p.is_file()): h.update(p.name.encode()); h.update(p.read_bytes())
     return h.hexdigest()
 
 def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset); its `train.output_dir` is not used

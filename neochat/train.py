@@ -21,7 +21,8 @@ from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lo
 __all__ = ['MIN_SUPERVISED_TOKENS', 'RUN_FILES', 'RESUMABLE', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config',
            'packing_collator', 'use_compile', 'plot_history', 'LossPlot', 'NanGuard', 'is_complete_run',
            'last_checkpoint', 'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock', 'save_run',
-           'TrainingInterrupted', 'check_settings', 'TrainResult', 'StartEval', 'disk_full', 'train']
+           'effective_batch', 'process_state', 'on_main', 'quiet_unless', 'TrainingInterrupted', 'check_settings',
+           'TrainResult', 'StartEval', 'disk_full', 'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
 class TrainingError(RuntimeError):
@@ -155,14 +156,14 @@ class LossPlot(TrainerCallback):
         self.path, self.live, self.handle = path, _in_notebook() if live is None else live, None
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not self.live: return
+        if not self.live or not state.is_world_process_zero: return
         from IPython.display import display
         fig = plot_history(state.log_history)
         if self.handle is None: self.handle = display(fig, display_id=True)
         else: self.handle.update(fig)
 
     def on_train_end(self, args, state, control, **kwargs):
-        if self.path: plot_history(state.log_history).savefig(self.path)
+        if self.path and state.is_world_process_zero: plot_history(state.log_history).savefig(self.path)
 
 # %% ../nbs/05_training.ipynb #819aebd8
 class NanGuard(TrainerCallback):
@@ -181,8 +182,10 @@ def is_complete_run(run_dir)->bool:
     "Does `run_dir` hold a finished neochat run (its `run.json` was written)?"
     return (Path(run_dir)/"run.json").exists()
 
-def last_checkpoint(run_dir)->Path|None:
-    "The newest complete checkpoint in `run_dir/checkpoints`; incomplete ones (a crash mid-save) are removed."
+def last_checkpoint(run_dir,
+                    tidy:bool=True # remove incomplete checkpoints (only the process that writes the run may)
+                   )->Path|None:
+    "The newest complete checkpoint in `run_dir/checkpoints`; incomplete ones (a crash mid-save) are removed when `tidy`."
     ck = Path(run_dir)/"checkpoints"
     if not ck.exists(): return None
     def ok(p):
@@ -191,7 +194,7 @@ def last_checkpoint(run_dir)->Path|None:
     found = sorted((p for p in ck.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()), key=lambda p: int(p.name.split("-")[-1]))
     good = [p for p in found if ok(p)]
     for p in found:
-        if p not in good: shutil.rmtree(p)
+        if tidy and p not in good: shutil.rmtree(p)
     return good[-1] if good else None
 
 # %% ../nbs/05_training.ipynb #82acadc0
@@ -273,13 +276,15 @@ def _publish(run_dir:Path, tmp:Path):
     for p in sorted(tmp.iterdir(), key=order): os.replace(p, run_dir/p.name)
     tmp.rmdir()
 
-def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict):
+def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict,
+             weights:dict=None # the model's state dict gathered from every process (`Accelerator.get_state_dict`); default: the model's own
+            ):
     "Write the final run files to `run_dir`, so that it is complete only once everything is in place."
     run_dir = Path(run_dir)
     tmp = run_dir/".final.tmp"
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
+    model.save_pretrained(tmp, **({} if weights is None else {"state_dict": weights}))  # peft keeps the adapter's part
     tokenizer.save_pretrained(tmp)
     save_config(cfg, tmp/"neochat.toml")
     (tmp/"log_history.json").write_text(json.dumps(history, indent=1))
@@ -291,6 +296,40 @@ def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict):
         print(f"neochat: warning: the model card was not written ({type(e).__name__}: {e})", file=sys.stderr)
     _publish(run_dir, tmp)
     return run_dir
+
+# %% ../nbs/05_training.ipynb #caecdb3b
+def effective_batch(cfg:Config, # the run's config
+                    processes:int=1 # how many processes train together (`accelerate launch --num_processes`)
+                   )->int:
+    "Conversations per optimizer step: the per-device batch x the processes x the gradient accumulation steps."
+    return cfg.train.batch_size * processes * cfg.train.grad_accum
+
+# %% ../nbs/05_training.ipynb #ca49f2ca
+def process_state():
+    "accelerate's `PartialState` of this process: the only one, or one of those `accelerate launch` started."
+    from accelerate import PartialState
+    return PartialState(cpu=pick_device() == "cpu")  # as the trainer will ask for it (`use_cpu`): on a CPU, over gloo
+
+def on_main(state, # from `process_state`
+            decide # a function of no arguments, run by the main process alone
+           ):
+    "What `decide()` returned on the main process, in every process; an error it raised is raised in every process."
+    if state.num_processes == 1: return decide()
+    from accelerate.utils import broadcast_object_list
+    box, error = [(None, None)], None
+    if state.is_main_process:
+        try: box = [(decide(), None)]
+        except Exception as e: error, box = e, [(None, " ".join(str(e).split()) or type(e).__name__)]
+    broadcast_object_list(box, from_process=0)
+    if error is not None: raise error
+    if box[0][1] is not None: raise TrainingError(box[0][1])
+    return box[0][0]
+
+@contextlib.contextmanager
+def quiet_unless(main:bool):
+    "Silence `print` in a `with` block unless this is the main process, so that each line is printed once."
+    if main: yield; return
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null): yield
 
 # %% ../nbs/05_training.ipynb #1317f632
 class TrainingInterrupted(TrainingError):
@@ -325,6 +364,8 @@ class TrainResult:
                 ("conversations", f"{s['train_conversations']} train ({s.get('whole_conversations', 0)} whole, "
                                   f"{s.get('shortened_conversations', 0)} shortened, {s.get('cut_conversations', 0)} cut; "
                                   f"{s.get('dropped_conversations', 0)} dropped), {s['eval_conversations']} eval"),
+                *([("batch", f"{s['effective_batch']} conversations a step ({s['per_device_batch']} per device x {s['processes']} "
+                             f"process{'es' * (s['processes'] > 1)} x {s['grad_accum']} accumulation)")] if "effective_batch" in s else []),
                 ("eval loss", f"{n(s['first_eval_loss'])} before, {n(s['final_eval_loss'])} after"),
                 ("eval perplexity", "–" if s["final_eval_perplexity"] is None else f"{s['final_eval_perplexity']:,.1f}"),
                 ("last train loss", n(s["final_train_loss"]))]
@@ -340,11 +381,12 @@ class StartEval(TrainerCallback):
 
 def _summary(cfg, trainer, prep, precision, device, counts, started):
     h = trainer.state.log_history
-    evals = [x["eval_loss"] for x in h if "eval_loss" in x]
+    evals, n = [x["eval_loss"] for x in h if "eval_loss" in x], trainer.args.world_size
     return dict(base_model=resolve_model_name(cfg.model.name), steps=trainer.state.global_step,
                 device=device, precision=precision, trainable_params=counts["trainable"], total_params=counts["total"],
                 train_conversations=len(prep.train), eval_conversations=len(prep.eval) if prep.eval is not None else 0,
                 truncation=prep.truncation, **{f"{c}_conversations": prep.cases.get(c, 0) for c in CASES},
+                effective_batch=effective_batch(cfg, n), per_device_batch=cfg.train.batch_size, processes=n, grad_accum=cfg.train.grad_accum,
                 trained_tokens=prep.supervised_tokens, data_sources=prep.sources,
                 first_eval_loss=evals[0] if evals else None, final_eval_loss=evals[-1] if evals else None,
                 final_eval_perplexity=math.exp(evals[-1]) if evals else None,
@@ -368,6 +410,8 @@ def _load_data(cfg:Config, data=None):
 # %% ../nbs/05_training.ipynb #1926336f
 def _load_model(cfg:Config, tokenizer, device:str, precision:str):
     "The base model with a fresh adapter (compiled where `cfg` asks), its counts, and the collator that batches for it."
+    from transformers import set_seed
+    set_seed(cfg.train.seed)  # the adapter's random start follows train.seed: the same in every process, and run after run
     model = add_lora(load_base_model(cfg.model, device), cfg.lora)
     counts, compiled = parameter_counts(model), use_compile(cfg, device)
     collator = packing_collator(cfg, model, tokenizer, compiled)
@@ -379,11 +423,11 @@ def _load_model(cfg:Config, tokenizer, device:str, precision:str):
           f"parameters; packing {'on' if collator else 'off'}{why}, compile {'on' if compiled else 'off'}")
     return model, counts, collator, compiled
 
-def _nan_stop(run_dir:Path, guard:NanGuard):
-    "After the guard stopped a run: remove checkpoints taken after the last finite loss, and raise saying what is left."
+def _nan_stop(run_dir:Path, guard:NanGuard, main:bool=True):
+    "After the guard stopped a run: remove (on the main process) checkpoints taken after the last finite loss, and raise saying what is left."
     for p in (run_dir/"checkpoints").glob("checkpoint-*"):
-        if int(p.name.split("-")[-1]) > guard.last_good_step: shutil.rmtree(p)
-    good = last_checkpoint(run_dir)
+        if main and int(p.name.split("-")[-1]) > guard.last_good_step: shutil.rmtree(p)
+    good = last_checkpoint(run_dir, tidy=main)
     raise TrainingError(f"loss became NaN or infinite by step {guard.bad_step}; training stopped. "
                         + (f"Last good checkpoint: {good}" if good else "No checkpoint was saved before it"))
 
@@ -392,36 +436,61 @@ def disk_full(e:BaseException)->bool:
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
     return any(s in str(e) for s in ("No space left", "Disk quota exceeded", "File too large", "file write failed"))
 
-def _stopped(run_dir:Path, step:int, why:str)->str:
-    ckpt = last_checkpoint(run_dir)
+def _stopped(run_dir:Path, step:int, why:str, main:bool=True)->str:
+    ckpt = last_checkpoint(run_dir, tidy=main)
     return (f"training {why} at step {step}; kept: {ckpt or 'no checkpoint yet'}"
             + (f"; continue with: neochat train --output {run_dir} --resume" if ckpt else ""))
 
-def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot)->TrainResult:
-    "Load the model with its adapter, train it (from `ckpt`, if resuming) and save the run."
+def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot, main:bool=True)->TrainResult:
+    "Load the model with its adapter, train it (from `ckpt`, if resuming) and save the run (the main process writes)."
     from trl import SFTTrainer
     device, started = pick_device(), time.time()
     precision = pick_precision(cfg.model.precision, device)
     model, counts, collator, compiled = _load_model(cfg, tokenizer, device, precision)
-    save_config(cfg, run_dir/"neochat.toml")
+    if main: save_config(cfg, run_dir/"neochat.toml")
     guard = NanGuard()
     trainer = SFTTrainer(model=model, args=sft_config(cfg, run_dir, precision, prep.eval is not None),
                          train_dataset=prep.train, eval_dataset=prep.eval, processing_class=tokenizer, data_collator=collator,
                          callbacks=[guard, LossPlot(run_dir/"loss.png", live_plot), *(callbacks or [])])
+    n = trainer.args.world_size
+    print(f"effective batch: {effective_batch(cfg, n)} conversations a step ({cfg.train.batch_size} per device x {n} "
+          f"process{'es' * (n > 1)} x {cfg.train.grad_accum} accumulation steps)")
     trainer.add_callback(StartEval(trainer.evaluate() if ckpt is None and prep.eval is not None else None))
+    if n > 1: trainer.model._is_accelerate_prepared = False  # evaluate() prepared it for evaluation only: train() must wrap it in DDP
     try:
         trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
-        if guard.bad_step is not None: _nan_stop(run_dir, guard)
+        if guard.bad_step is not None: _nan_stop(run_dir, guard, main)
         summary = dict(_summary(cfg, trainer, prep, precision, device, counts, started), packing=collator is not None, compiled=compiled,
                        model_type=base_lm(model).config.model_type, context_length=cfg.model.max_positions)
-        save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary)
-    except KeyboardInterrupt: raise TrainingInterrupted(_stopped(run_dir, trainer.state.global_step, "stopped by Ctrl-C")) from None
+        weights = trainer.accelerator.get_state_dict(trainer.model_wrapped) if n > 1 else None  # all take part: FSDP gathers shards
+        if main: save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary, weights)
+        trainer.accelerator.wait_for_everyone()  # the run is complete when any process returns
+    except KeyboardInterrupt: raise TrainingInterrupted(_stopped(run_dir, trainer.state.global_step, "stopped by Ctrl-C", main)) from None
     except Exception as e:
         if not disk_full(e): raise
-        raise TrainingError(_stopped(run_dir, trainer.state.global_step, f"stopped: the disk is full ({getattr(e, 'filename', None) or run_dir})")) from None
+        raise TrainingError(_stopped(run_dir, trainer.state.global_step, f"stopped: the disk is full ({getattr(e, 'filename', None) or run_dir})", main)) from None
     return TrainResult(run_dir, trainer.state.log_history, summary)
 
 # %% ../nbs/05_training.ipynb #070efd07
+def _check_start(cfg:Config, run_dir:Path, resume:bool, overwrite:bool):
+    "Raise a one-line `TrainingError` when the run in `run_dir` cannot start (or resume) as asked; reads, writes nothing."
+    check_output(run_dir, resume, overwrite)
+    if resume: check_resume(cfg, run_dir)
+    done = json.loads((run_dir/"run.json").read_text())["steps"] if resume and is_complete_run(run_dir) else 0
+    if done >= cfg.train.max_steps:
+        raise TrainingError(f"{run_dir} already finished its {done} steps: raise train.max_steps (--max-steps) to train it further")
+
+def _hold_run_dir(held:contextlib.ExitStack, run_dir:Path, resume:bool, overwrite:bool)->Path|None:
+    "Create and lock `run_dir` (until `held` closes), clear it for `overwrite`; the checkpoint to resume from."
+    run_dir.mkdir(parents=True, exist_ok=True)
+    held.enter_context(run_lock(run_dir))
+    ckpt = check_output(run_dir, resume, overwrite)  # again, now that no other process can change it
+    if overwrite:
+        for p in run_dir.iterdir():
+            if p.name != ".lock": shutil.rmtree(p) if p.is_dir() else p.unlink()
+    (run_dir/"run.json").unlink(missing_ok=True)  # a resumed run is unfinished until it is saved again
+    return ckpt
+
 def train(cfg:Config=None, # the run's config; default: the `tiny` preset
           resume:bool=False, # continue the run in cfg.train.output_dir from its last checkpoint
           overwrite:bool=False, # start the run in cfg.train.output_dir again from step 0, replacing it
@@ -429,29 +498,22 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
           callbacks:list=None, # extra `TrainerCallback`s
           live_plot:bool=None # redraw the loss plot while training (default: in notebooks)
          )->TrainResult:
-    "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory."
+    "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory (the main process writes it)."
     cfg = validate(cfg or get_preset("tiny"))
     if cfg.model.name != "tiny": cfg.model.name = resolve_model_name(cfg.model.name)  # a folder or GGUF file: absolute
-    run_dir = Path(cfg.train.output_dir)
-    check_settings(cfg)
-    cfg.model.max_positions = model_positions(cfg.model, cfg.train.max_length)  # the run records the model's own
-    check_output(run_dir, resume, overwrite)
-    if resume: check_resume(cfg, run_dir)
-    done = json.loads((run_dir/"run.json").read_text())["steps"] if resume and is_complete_run(run_dir) else 0
-    if done >= cfg.train.max_steps:
-        raise TrainingError(f"{run_dir} already finished its {done} steps: raise train.max_steps (--max-steps) to train it further")
-    check_lora_targets(cfg.model, cfg.lora)
-    tokenizer, prep = _load_data(cfg, data)
-    created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with run_lock(run_dir):
-            ckpt = check_output(run_dir, resume, overwrite)  # again, now that no other process can change it
-            if overwrite:
-                for p in run_dir.iterdir():
-                    if p.name != ".lock": shutil.rmtree(p) if p.is_dir() else p.unlink()
-            (run_dir/"run.json").unlink(missing_ok=True)  # a resumed run is unfinished until it is saved again
-            return _fit(cfg, run_dir, ckpt, tokenizer, prep, callbacks, live_plot)
-    except BaseException:
-        if created and run_state(run_dir) in ("empty", "started"): shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping
-        raise
+    run_dir, state = Path(cfg.train.output_dir), process_state()
+    main = state.is_main_process
+    with quiet_unless(main), contextlib.ExitStack() as held:
+        check_settings(cfg)
+        cfg.model.max_positions = model_positions(cfg.model, cfg.train.max_length)  # the run records the model's own
+        on_main(state, lambda: _check_start(cfg, run_dir, resume, overwrite))
+        check_lora_targets(cfg.model, cfg.lora)
+        tokenizer, prep = _load_data(cfg, data)
+        created = not run_dir.exists()
+        try:
+            ckpt = on_main(state, lambda: _hold_run_dir(held, run_dir, resume, overwrite))
+            return _fit(cfg, run_dir, ckpt, tokenizer, prep, callbacks, live_plot, main)
+        except BaseException:
+            held.close()  # the lock goes first
+            if main and created and run_state(run_dir) in ("empty", "started"): shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping
+            raise
