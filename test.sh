@@ -10,4 +10,4 @@ nbdev-test --n-workers 2 --timing
 colab=$(mktemp -d); trap 'rm -rf "$colab"' EXIT
 PYTHONPATH="$PWD/tests/colab_stub${PYTHONPATH:+:$PYTHONPATH}" NEOCHAT_COLAB_ROOT="$colab" \
   nbdev-test --n-workers 2 --timing --file-re '^(06_chat|07_chat_widget|08_evaluation)\.ipynb$'
-python -m pytest -q tests
+python -m pytest -q --durations=10 tests

@@ -54,7 +54,7 @@ def behaviour_rows(s:BehaviourSettings)->tuple[list, list]:
     "(train, held-out) lists of (raw guanaco text, messages) from neochat's bundled guanaco conversations."
     rows = [(r["text"], parse_guanaco(r["text"])[0]) for f in ("sample_guanaco.jsonl", "unseen_guanaco.jsonl") for r in read_rows(asset(f))]
     random.Random(s.seed).shuffle(rows)
-    if not 0 < s.heldout < len(rows): raise ValueError(f"heldout: must be between 1 and {len(rows) - 1}, got {s.heldout}")
+    if not 0 < s.heldout < len(rows): raise ValueError(f"heldout (--prompts): must be between 1 and {len(rows) - 1}, got {s.heldout}")
     return rows[s.heldout:], rows[:s.heldout]
 
 # %% ../nbs/10a_behaviour.ipynb #549b2d03
@@ -142,6 +142,16 @@ class BehaviourCard:
         return (f"**{Path(self.model).name}**: {s['steps']} steps of {s['batch_size']} conversations ({s['max_length']} tokens), "
                 f"LoRA r {s['lora']['r']} on {', '.join(s['lora']['targets'])}, {s['heldout']} held-out prompts, "
                 f"{s['max_new_tokens']} new tokens (references' 95th percentile: {self.reference_p95}).")
+
+    def replies(self, n:int=4, mode:str="sampled", width:int=160)->str:
+        "The first `n` held-out prompts with every column's raw reply (before the chat cuts at a stop string), as a markdown table."
+        from neochat.report import _cell
+        names = list(self.columns)
+        rows = [f"| prompt | {' | '.join(names)} |", "|---" * (len(names) + 1) + "|"]
+        for i in range(min(n, self.settings["heldout"])):
+            r = [self.columns[c][mode]["replies"][i] for c in names]
+            rows.append(f"| {_cell(r[0]['prompt'], 60)} | " + " | ".join(_cell(x["raw"], width) or "*(empty)*" for x in r) + " |")
+        return "\n".join(rows)
 
     def _repr_markdown_(self): return f"{self.header()}\n\n{self.table()}"
     def __repr__(self): return f"{self.header()}\n\n{self.table()}"
