@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Run every test offline: the notebooks top to bottom on the tiny preset (nbdev-test; cells flagged hub, gpu or
-# slow are skipped), the notebooks that open a run and chat once more as if in Google Colab (a stand-in google.colab
-# module, tests/colab_stub, with a temporary folder as Colab's /content), then tests/ with pytest, whose summary line
-# ends the output.
+# Run every test offline, in two processes (pytest-xdist), ending with pytest's summary line:
+# - tests/test_notebooks.py: every notebook top to bottom in a live Jupyter kernel, as Run all runs it (cells flagged
+#   hub, gpu or slow are left out), and the notebooks that use neochat's Colab session once more as if in Google Colab
+#   (the stand-in google.colab of tests/colab_stub, with a temporary folder as Colab's /content);
+# - the rest of tests/: the command line end to end, kill and resume, two processes, the web chat and the notebook
+#   widget in Chromium (JupyterLab and Notebook 7), the docs.
+# Each test file's tests run in one process (they share their fixtures: a browser page, a trained run); each
+# notebook is a test of its own. The tiny run the notebooks and tests chat with is trained once per machine
+# (neochat.runs.cached_run) and reused until the code that shapes training changes.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] && . .venv/bin/activate
-nbdev-test --n-workers 2 --timing
-colab=$(mktemp -d); trap 'rm -rf "$colab"' EXIT
-PYTHONPATH="$PWD/tests/colab_stub${PYTHONPATH:+:$PYTHONPATH}" NEOCHAT_COLAB_ROOT="$colab" \
-  nbdev-test --n-workers 2 --timing --file-re '^(06_chat|07_chat_widget|08_evaluation)\.ipynb$'
-python -m pytest -q --durations=10 tests
+python -m pytest -n 2 --dist loadgroup -q --durations=10 tests

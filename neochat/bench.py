@@ -6,24 +6,25 @@ Docs: https://neochat-ai.github.io/neochat/bench.html.md"""
 
 # %% ../nbs/10_bench.ipynb #07b7f717
 from __future__ import annotations
-import copy, gc, json, math, os, platform, time
+import contextlib, copy, gc, io, json, math, os, platform, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import GPTNeoForCausalLM
+from transformers import GPTNeoForCausalLM, TrainerCallback
 from peft import LoraConfig, get_peft_model
 from .config import LoraSettings
 from .attention import PackingCollator, compile_blocks, enable_fast_attention
 from .fastgen import generation_bench, synchronize
+from .loss import trained_token_loss
 from .model import TINY_GPT_NEO, base_lm, gpt_neo_config
 
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'BENCH_PRESETS', 'T4_BYTES', 'CUDA_CONTEXT_BYTES', 'bench_config', 'BenchPlan', 'bench_plan',
-           'synthetic_conversations', 'padded_batches', 'packed_batches', 'TimedTraining', 'alternate',
-           'TokenCrossEntropy', 'trained_token_loss', 'model_loss', 'neochat_loss', 'lora', 'checkpointing',
-           'neochat_training', 'finish_neochat', 'default_batch_check', 'bench_table', 'run_bench']
+           'synthetic_conversations', 'padded_batches', 'packed_batches', 'TimedTraining', 'alternate', 'model_loss',
+           'neochat_loss', 'lora', 'checkpointing', 'neochat_training', 'finish_neochat', 'default_batch_check',
+           'synthetic_messages', 'TokenClock', 'train_row', 'bench_table', 'run_bench']
 
 # %% ../nbs/10_bench.ipynb #1ceb5209
 ARCHITECTURES = {
@@ -178,43 +179,6 @@ def alternate(a:int, b:int)->list:
     "Interleave `a` turns of recipe 0 and `b` of recipe 1 evenly: a list of 0s and 1s."
     return [k for _, k in sorted([((i + .5) / a, 0) for i in range(a)] + [((j + .5) / b, 1) for j in range(b)])]
 
-# %% ../nbs/10_bench.ipynb #d9c515f4
-class TokenCrossEntropy(torch.autograd.Function):
-    "Summed cross-entropy of `hidden @ weight.T` against `targets`, holding one fp32 (tokens, vocab) buffer."
-    @staticmethod
-    def forward(ctx, hidden, weight, targets):
-        logp = torch.log_softmax(F.linear(hidden.to(weight.dtype), weight).float(), -1)
-        loss = -logp.gather(1, targets[:, None]).sum()
-        ctx.save_for_backward(hidden, weight, targets, logp.exp_())  # probabilities, in place
-        return loss
-
-    @staticmethod
-    def backward(ctx, grad):
-        hidden, weight, targets, p = ctx.saved_tensors
-        p[torch.arange(len(targets), device=p.device), targets] -= 1  # d loss / d logits, in place
-        g = p.to(weight.dtype)
-        gw = (g.t() @ hidden.to(weight.dtype)) * grad if ctx.needs_input_grad[1] else None
-        return ((g @ weight) * grad).to(hidden.dtype), gw, None
-
-# %% ../nbs/10_bench.ipynb #b16593b4
-def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
-                       input_ids:torch.Tensor, # (batch, length)
-                       labels:torch.Tensor, # (batch, length), -100 where nothing is trained (unshifted, as for the model)
-                       attention_mask:torch.Tensor=None,
-                       position_ids:torch.Tensor=None,
-                       num_items:int=None # divide by this (tokens of the whole accumulated batch); default: this batch's
-                      )->torch.Tensor:
-    "The model's next-token loss, computing the LM head only where a token is trained."
-    lm = base_lm(model)
-    hidden = lm.base_model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                           use_cache=False).last_hidden_state
-    tgt = labels[:, 1:].to(hidden.device)
-    keep = tgt != -100
-    h, t, head = hidden[:, :-1][keep], tgt[keep], lm.get_output_embeddings()
-    if head.bias is None: loss = TokenCrossEntropy.apply(h, head.weight, t)
-    else: loss = F.cross_entropy(head(h).float(), t, reduction="sum")
-    return loss / (keep.sum() if num_items is None else num_items)
-
 # %% ../nbs/10_bench.ipynb #7d0ae405
 def model_loss(model, b): return model(**b).loss
 def neochat_loss(model, b): return trained_token_loss(model, **b)
@@ -288,6 +252,56 @@ def default_batch_check(base, convs, length:int=512, steps:int=1)->dict:
     enable_fast_attention(base, False)
     return out
 
+# %% ../nbs/10_bench.ipynb #7bc18e06
+_WORDS = ("the of and to in is that for it as with was on be by this are or from at an have not but which model data train "
+          "learn reply question answer token chat neural layer attention window value").split()
+
+def synthetic_messages(n:int, # how many
+                       max_length:int=512, median_length:int=250, sigma:float=0.75, seed:int=0):
+    "Conversations of words with `synthetic_conversations`' lengths (a user turn, then a reply twice as long), as a `DatasetDict` with a train split of `messages`."
+    from datasets import Dataset, DatasetDict
+    rng = np.random.default_rng(seed)
+    say = lambda k: " ".join(rng.choice(_WORDS, max(2, int(k))))
+    lens = np.clip(rng.lognormal(math.log(median_length), sigma, n), 16, max_length - 16)  # room for the template's markers
+    return DatasetDict(train=Dataset.from_list([{"messages": [{"role": "user", "content": say(l * 0.3)},
+                                                             {"role": "assistant", "content": say(l * 0.6)}]} for l in lens]))
+
+# %% ../nbs/10_bench.ipynb #ac76a85f
+class TokenClock(TrainerCallback):
+    "The time and the trainer's count of real tokens (`num_tokens`) at every log."
+    def __init__(self): self.points = []
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs and "num_tokens" in logs:
+            synchronize(torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
+            self.points.append((time.perf_counter(), float(logs["num_tokens"])))
+
+    def tokens_per_s(self)->float|None:
+        "Real tokens per second from the first log to the last (the first step, with its warm-up, is left out)."
+        if len(self.points) < 2: return None
+        (t0, n0), (t1, n1) = self.points[0], self.points[-1]
+        return round((n1 - n0) / (t1 - t0), 1)
+
+def train_row(model_dir:Path, # a model folder (weights and tokenizer) to fine-tune
+              steps:int, # optimizer steps timed (one more runs first)
+              plan:BenchPlan, seed:int=0)->dict:
+    "`neochat train` with the default config on `model_dir` and `synthetic_messages`: real tokens/s, its settings and the last loss."
+    import tempfile
+    from neochat.config import get_preset
+    from neochat.train import train
+    cfg = get_preset("gpt-neo-1.3b")
+    cfg.model.name, t = str(model_dir), cfg.train
+    t.max_steps, t.logging_steps, t.eval_steps, t.save_steps = steps + 1, 1, steps + 2, steps + 2
+    data = synthetic_messages(t.batch_size * t.grad_accum * (steps + 1) + 16, plan.max_length, plan.median_length, seed=seed)
+    clock = TokenClock()
+    with tempfile.TemporaryDirectory() as d:
+        t.output_dir = f"{d}/run"
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            r = train(cfg, data=data, callbacks=[clock], live_plot=False)
+    s = r.summary
+    return dict(tokens_per_s=clock.tokens_per_s(), steps=steps, real_tokens=round(clock.points[-1][1] - clock.points[0][1]),
+                final_train_loss=s["final_train_loss"], recipe=f"neochat train: batch {t.batch_size} x accumulation {t.grad_accum}, "
+                f"{'packed' if s['packing'] else 'padded'}, {s['precision']}{', compiled' if s['compiled'] else ''}")
+
 # %% ../nbs/10_bench.ipynb #818e47af
 def _device_name(device):
     if device.type == "cuda": return torch.cuda.get_device_name(device)
@@ -312,6 +326,9 @@ def bench_table(res:dict)->str:
              f"| original: {res['original']['recipe']} | {res['original']['tokens_per_s']:,.0f} | {mem(res['original'])} |",
              f"| neochat: {res['neochat']['recipe']} | {res['neochat']['tokens_per_s']:,.0f} | {mem(res['neochat'])} |",
              f"| **speedup** | **{res['speedup']:.2f}x** | |"]
+    if res.get("train"):
+        t = res["train"]
+        lines += [f"| {t['recipe']} | {t['tokens_per_s']:,.0f} | |", f"| **speedup of neochat train** | **{t['speedup']:.2f}x** | |"]
     if res["neochat"].get("compile_error"):
         lines.append(f"\ntorch.compile failed, measured without it: {res['neochat']['compile_error']}")
     if res.get("default_batch"):
@@ -363,6 +380,19 @@ def _bench_setup(preset, steps, compile, default_batch, device):
                    default_batch=(plan.default_batch and cuda) if default_batch is None else default_batch)
     return plan, device, torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
 
+# %% ../nbs/10_bench.ipynb #48543c28
+_SAVED = {}
+def _saved(base, dtype)->Path:
+    "A folder with `base`'s weights as first seen (in `dtype`) and GPT-Neo's tokenizer, for `train_row`; made once per model."
+    import tempfile
+    from neochat.config import gpt_neo_tokenizer_dir
+    from neochat.model import load_tokenizer
+    if id(base) not in _SAVED:
+        d = Path(tempfile.mkdtemp(prefix="neochat-bench-"))
+        copy.deepcopy(base).to(dtype).save_pretrained(d); load_tokenizer(str(gpt_neo_tokenizer_dir())).save_pretrained(d)
+        _SAVED[id(base)] = d
+    return _SAVED[id(base)]
+
 # %% ../nbs/10_bench.ipynb #57cbf2bb
 def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on CUDA, cpu-small elsewhere)
               steps:int=None, # optimizer steps timed for the original recipe (neochat's scale with it); default: the preset's
@@ -372,6 +402,7 @@ def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on 
               output:str|Path=None, # write the result here as JSON (after every phase, so a cut-off run keeps what it measured)
               device:str=None, # default: cuda if available
               in_turns:bool=None, # time the two recipes step by step in turns (default: on CPUs) instead of one after the other
+              train_steps:int=None, # also time `neochat train` itself for this many steps (`train_row`); default: the original recipe's; 0: not
               seed:int=0,
               verbose:bool=True # print progress and the table
              )->dict:
@@ -388,6 +419,7 @@ def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on 
     convs = synthetic_conversations(n, plan.max_length, plan.median_length, seed=seed)
     torch.manual_seed(seed)
     with torch.device(device): base = GPTNeoForCausalLM(bench_config(plan.arch))
+    _saved(base, dtype)  # the weights as built, for `neochat train` after the recipes
     phase(f"{res['device']}: {plan.arch} built, {sum(p.numel() for p in base.parameters()) / 1e6:,.0f}M parameters")
     timed = _in_turns if (device.type != "cuda" if in_turns is None else in_turns) else _one_after_the_other
     neo, info = timed(res, plan, base, convs, dtype, seed, phase)
@@ -396,6 +428,10 @@ def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on 
     res["speedup"] = round(res["neochat"]["tokens_per_s"] / res["original"]["tokens_per_s"], 2)
     model = finish_neochat(neo.model, info); del neo
     phase(f"neochat recipe: {res['neochat']}, speedup {res['speedup']}x")
+    if (train_steps := plan.steps if train_steps is None else train_steps):
+        res["train"] = train_row(_saved(base, dtype), train_steps, plan, seed)
+        res["train"]["speedup"] = round(res["train"]["tokens_per_s"] / res["original"]["tokens_per_s"], 2)
+        phase(f"neochat train: {res['train']}")
     if generation: res["generation"] = generation_bench(model, plan.gen_prompt, plan.gen_tokens, seed=seed); phase(f"generation: {res['generation']}")
     if verbose: print(bench_table(res))
     return res

@@ -17,16 +17,19 @@ from .template import check_template
 from .train import TrainingError, file_lock, is_complete_run, last_checkpoint, run_state, train
 
 # %% auto #0
-__all__ = ['NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'ADAPTER_FILES', 'cached_run', 'in_colab', 'drive_dir', 'notebook_runs_dir',
-           'mount_drive', 'notebook_run', 'gpu_memory_gib', 'preset_for_gpu', 'notebook_config', 'RunEstimate',
-           'StepTimer', 'estimate_run', 'notebook_train', 'why_not_a_run', 'load_run']
+__all__ = ['TRAINING_MODULES', 'NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'ADAPTER_FILES', 'cached_run', 'in_colab', 'drive_dir',
+           'notebook_runs_dir', 'mount_drive', 'notebook_run', 'gpu_memory_gib', 'preset_for_gpu', 'notebook_config',
+           'RunEstimate', 'StepTimer', 'estimate_run', 'notebook_train', 'why_not_a_run', 'load_run']
 
 # %% ../nbs/05a_runs.ipynb #0cf1674d
+TRAINING_MODULES = ("config", "data", "template", "model", "attention", "loss", "train", "export") # what a run's files depend on
+
 def _code_hash()->str:
-    "A hash of neochat's modules and bundled data: what a run depends on besides its config."
+    "A hash of the modules that shape a run (`TRAINING_MODULES`) and the bundled data: what a run depends on besides its config."
     import neochat
     root, h = Path(neochat.__file__).parent, hashlib.sha256()
-    for p in sorted(p for p in [*root.glob("*.py"), *root.glob("assets/**/*")] if p.is_file()): h.update(p.name.encode()); h.update(p.read_bytes())
+    files = [root/f"{m}.py" for m in TRAINING_MODULES] + [p for p in root.glob("assets/**/*") if p.is_file()]
+    for p in sorted(files): h.update(p.name.encode()); h.update(p.read_bytes())
     return h.hexdigest()
 
 def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset); its `train.output_dir` is not used

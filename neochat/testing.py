@@ -6,25 +6,28 @@ Docs: https://neochat-ai.github.io/neochat/testing.html.md"""
 
 # %% ../nbs/06a_testing.ipynb #b2930809
 from __future__ import annotations
-import time
+import contextlib, io, time
 from contextlib import contextmanager
 from types import SimpleNamespace
+from typing import NamedTuple
 import torch
 
 # %% auto #0
-__all__ = ['ScriptedModel']
+__all__ = ['ScriptedModel', 'CommandResult', 'run_cli']
 
 # %% ../nbs/06a_testing.ipynb #2f2e905a
 class ScriptedModel:
     "A stand-in for a causal LM whose `generate` streams scripted replies (cycled) token by token; for tests and demos."
     def __init__(self, tokenizer, # the tokenizer that encodes the replies
                  replies:list, # reply texts; a reply may contain `<|endoftext|>` (EOS) or role markers
-                 delay:float=0.0, # seconds per token
+                 delay:float=0.0, # seconds per token (to watch a reply stream in)
                  max_positions:int=2048, # the context length it claims (`config.max_position_embeddings`)
                  error:Exception=None, # raise this from `generate` instead
-                 base_replies:list=None # replies while `disable_adapter()` is active
+                 base_replies:list=None, # replies while `disable_adapter()` is active
+                 on_token=None # `on_token(n)`, called in `generate`'s thread once the reply's n-th token is streamed; it
+                               # may block (the reply waits), and if it returns True the reply holds there until stopped
                 ):
-        self.tokenizer, self.replies, self.delay, self.error = tokenizer, list(replies), delay, error
+        self.tokenizer, self.replies, self.delay, self.error, self.on_token = tokenizer, list(replies), delay, error, on_token
         self.base_replies, self.base = list(base_replies or ["(base model)<|endoftext|>"]), False
         self.config = SimpleNamespace(max_position_embeddings=max_positions, eos_token_id=tokenizer.eos_token_id)
         self.prompts, self.calls, self._i = [], [], {False: 0, True: 0}
@@ -45,11 +48,37 @@ class ScriptedModel:
         reply = script[self._i[self.base] % len(script)]; self._i[self.base] += 1
         eos = self.tokenizer.eos_token_id if eos_token_id is None else eos_token_id
         out = input_ids
+        stopped = lambda: any(bool(c(out, None).any()) for c in (stopping_criteria or []))
         if streamer is not None: streamer.put(input_ids.cpu())
-        for t in self.tokenizer(reply, add_special_tokens=False).input_ids[:max_new_tokens]:
+        for n, t in enumerate(self.tokenizer(reply, add_special_tokens=False).input_ids[:max_new_tokens], 1):
             if self.delay: time.sleep(self.delay)
             out = torch.cat([out, torch.tensor([[t]])], dim=1)
             if streamer is not None: streamer.put(torch.tensor([t]))
-            if t == eos or any(bool(c(out, None).any()) for c in (stopping_criteria or [])): break
+            if t == eos: break
+            if self.on_token is not None and self.on_token(n): self._hold(stopped)
+            if stopped(): break
         if streamer is not None: streamer.end()
         return out
+
+    def _hold(self, stopped, cap:float=300):
+        "Generate nothing more until `stopped()` (a stopping criterion ends the reply); a `TimeoutError` after `cap` seconds."
+        end = time.monotonic() + cap
+        while not stopped():
+            if time.monotonic() > end: raise TimeoutError(f"ScriptedModel: a reply held for {cap} s was never stopped")
+            time.sleep(0.002)
+
+# %% ../nbs/06a_testing.ipynb #a61f0c04
+class CommandResult(NamedTuple):
+    "What a `neochat` command left: its exit status and its output (the fields of `subprocess.CompletedProcess`)."
+    returncode:int
+    stdout:str
+    stderr:str
+
+def run_cli(*argv)->CommandResult:
+    "Run `neochat ARGV...` in this process (`neochat.cli.main`), capturing stdout and stderr."
+    from neochat.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: code = main([str(a) for a in argv])
+        except SystemExit as e: code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return CommandResult(code, out.getvalue(), err.getvalue())

@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #f53381c7
 from __future__ import annotations
-import contextlib, errno, json, math, os, shutil, sys, time
+import contextlib, errno, functools, json, math, os, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from transformers import TrainerCallback
@@ -14,15 +14,16 @@ from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversation, check_template
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
+from .loss import add_trained_token_head, own_loss_pays
 from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, model_positions, pick_device,
                            pick_precision, parameter_counts, resolve_model_name)
 
 # %% auto #0
 __all__ = ['MIN_SUPERVISED_TOKENS', 'RUN_FILES', 'RESUMABLE', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config',
-           'packing_collator', 'use_compile', 'plot_history', 'LossPlot', 'NanGuard', 'is_complete_run',
-           'last_checkpoint', 'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock', 'save_run',
-           'effective_batch', 'process_state', 'on_main', 'quiet_unless', 'TrainingInterrupted', 'check_settings',
-           'TrainResult', 'StartEval', 'disk_full', 'train']
+           'packing_collator', 'use_compile', 'trainer_class', 'plot_history', 'LossPlot', 'NanGuard',
+           'is_complete_run', 'last_checkpoint', 'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock',
+           'save_run', 'effective_batch', 'process_state', 'on_main', 'quiet_unless', 'TrainingInterrupted',
+           'check_settings', 'TrainResult', 'StartEval', 'disk_full', 'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
 class TrainingError(RuntimeError):
@@ -124,6 +125,29 @@ def packing_collator(cfg:Config, # the run's config
 def use_compile(cfg:Config, device:str)->bool:
     "Whether `cfg.train.compile` compiles the blocks on `device` (`auto`: on CUDA, unless the model is loaded in 4 bits)."
     return cfg.train.compile == "on" or (cfg.train.compile == "auto" and device == "cuda" and not cfg.model.load_in_4bit)
+
+# %% ../nbs/05_training.ipynb #5a3ccde3
+@functools.cache
+def trainer_class(own_loss:bool # compute the loss at trained positions only (`neochat.loss`), not with TRL's fused head
+                 ):
+    "trl's `SFTTrainer`, or a subclass of it whose loss is `trained_token_loss` (where TRL's would score every position)."
+    from trl import SFTTrainer
+    if not own_loss: return SFTTrainer
+    class TrainedTokenSFTTrainer(SFTTrainer):
+        "`SFTTrainer` whose loss scores the LM head only where a token is trained."
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            add_trained_token_head(self.model)
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if return_outputs: return super().compute_loss(model, inputs, True, num_items_in_batch)  # logits wanted: TRL's way
+            loss = model(**inputs, trained_token_loss=True, num_items_in_batch=num_items_in_batch).loss
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes  # as TRL: the count spans every process, and DDP averages
+            if model.training and "attention_mask" in inputs:  # the real tokens seen, logged as TRL logs them (`num_tokens`)
+                self._total_train_tokens += self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
+                self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+            return loss
+    return TrainedTokenSFTTrainer
 
 # %% ../nbs/05_training.ipynb #41cba959
 def plot_history(history:list, # the trainer's `log_history` (or `log_history.json`)
@@ -443,19 +467,21 @@ def _stopped(run_dir:Path, step:int, why:str, main:bool=True)->str:
 
 def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot, main:bool=True)->TrainResult:
     "Load the model with its adapter, train it (from `ckpt`, if resuming) and save the run (the main process writes)."
-    from trl import SFTTrainer
     device, started = pick_device(), time.time()
     precision = pick_precision(cfg.model.precision, device)
     model, counts, collator, compiled = _load_model(cfg, tokenizer, device, precision)
     if main: save_config(cfg, run_dir/"neochat.toml")
     guard = NanGuard()
-    trainer = SFTTrainer(model=model, args=sft_config(cfg, run_dir, precision, prep.eval is not None),
+    trainer = trainer_class(own_loss_pays(device))(model=model, args=sft_config(cfg, run_dir, precision, prep.eval is not None),
                          train_dataset=prep.train, eval_dataset=prep.eval, processing_class=tokenizer, data_collator=collator,
                          callbacks=[guard, LossPlot(run_dir/"loss.png", live_plot), *(callbacks or [])])
     n = trainer.args.world_size
     print(f"effective batch: {effective_batch(cfg, n)} conversations a step ({cfg.train.batch_size} per device x {n} "
           f"process{'es' * (n > 1)} x {cfg.train.grad_accum} accumulation steps)")
-    trainer.add_callback(StartEval(trainer.evaluate() if ckpt is None and prep.eval is not None else None))
+    start = None
+    if ckpt is None and prep.eval is not None:  # the logged copy: in a notebook, the progress display strips the returned metrics of their timings
+        trainer.evaluate(); start = {k: v for k, v in trainer.state.log_history[-1].items() if k != "step"}
+    trainer.add_callback(StartEval(start))
     if n > 1: trainer.model._is_accelerate_prepared = False  # evaluate() prepared it for evaluation only: train() must wrap it in DDP
     try:
         trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)

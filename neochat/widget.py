@@ -130,6 +130,8 @@ export function keyAction(e) {
   return e.shiftKey ? "newline" : "send";
 }
 
+export const KEY_EVENTS = ["keydown", "keypress", "keyup"]; // all kept from the notebook (see render)
+
 export const BUTTONS = [["stop", "Stop", "stop the reply, keeping what was said"],
   ["retry", "Retry", "a new reply to your last message"], ["undo", "Undo", "remove your last message and its reply"],
   ["continue", "Continue", "extend the last reply"], ["clear", "Clear", "start a new conversation and empty the box"]];"""
@@ -169,10 +171,15 @@ function render({ model, el }) {
   pane.setAttribute("role", "log");
   pane.append(list); compose.append(input, buttons.send); el.append(pane, compose, row, status);
 
-  // The pane follows new text while it is scrolled to the bottom; scrolled up to read, it stays put.
-  let follow = true, pendingNode = null;
-  pane.addEventListener("scroll", () => { follow = nearBottom(pane.scrollTop, pane.scrollHeight, pane.clientHeight); });
-  const stick = () => { if (follow) pane.scrollTop = pane.scrollHeight; };
+  // The pane follows new text while it is scrolled to the bottom; scrolled up to read, it stays put. (A scroll is
+  // reported a frame later: text arriving in between sees the pane above where the chat last put it, and stays put.)
+  let follow = true, pendingNode = null, stuckAt = 0;
+  const atBottom = () => nearBottom(pane.scrollTop, pane.scrollHeight, pane.clientHeight);
+  pane.addEventListener("scroll", () => { follow = atBottom(); });
+  const stick = () => {
+    if (pane.scrollTop < stuckAt - 1) follow = atBottom();
+    if (follow) { pane.scrollTop = pane.scrollHeight; stuckAt = pane.scrollTop; }
+  };
   function draw() {
     const p = model.get("pending"), nodes = model.get("messages").map(messageNode);
     pendingNode = p && p.role ? messageNode(p) : null;
@@ -197,22 +204,33 @@ function render({ model, el }) {
   function submit() {
     if (!input.value.trim() || model.get("busy")) return;
     model.send({ event: "send", text: input.value });
-    input.value = ""; sync(); follow = true;
+    input.value = ""; sync(); follow = true; stuckAt = 0; // (your message: the pane follows again)
   }
   // Python changes the box by message ("fill"): put a failed or undone message back, or empty the box (Clear).
   const onMessage = (msg) => { if (msg && "fill" in msg && (msg.always || !input.value.trim())) { input.value = msg.fill; sync(); } };
   input.addEventListener("input", sync);
-  input.addEventListener("keydown", (e) => {
-    e.stopPropagation(); // keys typed here are the chat's, not the notebook's shortcuts
-    if (keyAction(e) === "send") { e.preventDefault(); submit(); }
-  });
+  // Keys pressed in the chat are the chat's, never the notebook's shortcuts (Shift+Enter or Ctrl+Enter running this
+  // cell again, Escape, A, B, D D). Stopping them at the box is too late for Notebook 7, which reads keys on `document`
+  // in the capture phase, before the box gets them; lumino (the shortcuts of Notebook 7 and JupyterLab) ignores keys
+  // from inside an element marked `data-lm-suppress-shortcuts`. Every listener above the chat in the bubbling phase
+  // (JupyterLab's shortcuts, the notebook's own, other frontends') is cut off by the chat's root, which stops the keys
+  // on their way in (the capture phase); so the box's Enter is handled there too.
+  const ownKeys = (e) => {
+    e.stopPropagation();
+    if (e.type === "keydown" && e.target === input && keyAction(e) === "send") { e.preventDefault(); submit(); }
+  };
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
+  for (const type of KEY_EVENTS) el.addEventListener(type, ownKeys, true);
   buttons.send.addEventListener("click", submit);
 
   const handlers = [["change:messages change:hint", draw], ["change:pending", drawPending], ["msg:custom", onMessage],
     ["change:enabled change:show_stop change:status change:busy", drawControls]];
   for (const [events, f] of handlers) for (const ev of events.split(" ")) model.on(ev, f);
   input.value = model.get("draft"); draw(); drawControls();
-  return () => { for (const [events, f] of handlers) for (const ev of events.split(" ")) model.off(ev, f); };
+  return () => {
+    for (const [events, f] of handlers) for (const ev of events.split(" ")) model.off(ev, f);
+    for (const type of KEY_EVENTS) el.removeEventListener(type, ownKeys, true);
+  };
 }
 
 export default { render };"""
@@ -324,7 +342,8 @@ def _update_buttons(self:ChatWidget):
     has_reply = bool(turns) and turns[-1]["role"] == "assistant"
     can = {"send": not busy, "stop": busy, "retry": not busy and has_reply, "undo": not busy and bool(turns),
            "continue": not busy and has_reply, "clear": not busy and bool(turns or self._extra or self.view.draft)}
-    self.view.enabled, self.view.busy = [a for a, ok in can.items() if ok], busy
+    with self.view.hold_sync(): # (one message: the browser never sees Send enabled while still busy)
+        self.view.enabled, self.view.busy = [a for a, ok in can.items() if ok], busy
 
 @patch
 def _set_status(self:ChatWidget, text:str): self.view.status = text

@@ -1,20 +1,19 @@
-"""Shared pytest fixtures. Fixtures of the chat tests are named `chat_*`, so other suites can add their own here."""
-import os
+"""Shared pytest fixtures, and how the suite is split between test.sh's two processes (pytest-xdist, --dist loadgroup):
+the tests of one file stay in one process, since they share module fixtures (a browser page, a trained run), while
+each notebook of tests/test_notebooks.py is a test of its own that either process may take."""
 from pathlib import Path
 import pytest
-from neochat.data import asset
 
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(item.fspath).name != "test_notebooks.py": item.add_marker(pytest.mark.xdist_group(Path(item.fspath).stem))
 
 
 @pytest.fixture(scope="session")
-def chat_tiny_run(tmp_path_factory):
-    """A complete `tiny` run trained on `asset("unseen_guanaco.jsonl")` (bundled with neochat) (data no notebook has seen), built once per
-    session: 20 steps, about half a minute on two CPU cores. NEOCHAT_TEST_CHAT_RUN=DIR reuses a run built before."""
-    if os.environ.get("NEOCHAT_TEST_CHAT_RUN"): return Path(os.environ["NEOCHAT_TEST_CHAT_RUN"])
-    from neochat.config import get_preset
-    from neochat.train import train
-    cfg = get_preset("tiny")
-    cfg.train.output_dir = str(tmp_path_factory.mktemp("chat")/"tiny-unseen")
-    cfg.train.max_steps, cfg.train.batch_size, cfg.data.eval_size = 20, 4, 2
-    cfg.data.sources = [str(asset("unseen_guanaco.jsonl"))]
-    return train(cfg, live_plot=False).run_dir
+def chat_tiny_run():
+    """The `tiny` preset's run on the bundled sample (`neochat.runs.cached_run`): the run the notebooks chat with,
+    trained once per machine (under a lock, so parallel test processes train it once) and reused while the code that
+    shapes training is unchanged."""
+    from neochat.runs import cached_run
+    return cached_run()

@@ -1,14 +1,17 @@
-"""The chat widget in a real browser: JupyterLab on 127.0.0.1 serves a small notebook with four chat widgets (one on a
-tiny trained run, three on scripted models), Debian's Chromium (driven by Playwright) runs it and checks what a person
+"""The chat widget in a real browser: JupyterLab on 127.0.0.1 serves a small notebook with five chat widgets (one on a
+tiny trained run, four on scripted models), Debian's Chromium (driven by Playwright) runs it and checks what a person
 would: sending, streaming, Stop, Retry, Undo, Clear, the settings, HTML in messages staying text, markdown, the pane
 following a long reply, fast typing, Shift+Enter, pasting, and both themes. One JupyterLab and one page serve every check.
+The same server also serves Notebook 7 (the `notebook` package's UI, at /notebooks/): a second page opens a second
+notebook there, on the first one's kernel, and checks that keys typed into the chat (Shift+Enter, Ctrl+Enter, Escape,
+A, B, D D) stay the chat's and never reach the notebook's shortcuts, as in JupyterLab.
 
 It takes a screenshot: into the test's temporary folder, or, with NEOCHAT_UPDATE_SCREENSHOT=1, over the one that the
 README shows (docs/images/chat_widget.png), so that a plain test run leaves the checkout as it was.
 
-Needs `jupyterlab`, `playwright` (pip) and Chromium at /usr/bin/chromium (apt-get install chromium); Playwright's own
-browser download is not used. Skipped, with the reason, when one of them is missing, unless NEOCHAT_REQUIRE_BROWSER=1
-(as in CI), where a missing piece fails the test.
+Needs `jupyterlab`, `notebook` (for the Notebook 7 check), `playwright` (pip) and Chromium at /usr/bin/chromium
+(apt-get install chromium); Playwright's own browser download is not used. Skipped, with the reason, when one of them
+is missing, unless NEOCHAT_REQUIRE_BROWSER=1 (as in CI), where a missing piece fails the test.
 
 With NEOCHAT_COLAB_PYTHON set to a Python with Colab's kernel (ipykernel 6; neochat's other dependencies may come from
 this environment, e.g. by a .pth file), a second notebook runs on it in Colab mode and checks Stop in the foreground:
@@ -35,7 +38,13 @@ def _missing():
     return None
 
 
-MISSING = _missing()
+def _notebook7_missing():
+    try: import notebook  # noqa: F401
+    except ImportError: return "notebook (Notebook 7) is not installed (pip install notebook)"
+    return None
+
+
+MISSING, NOTEBOOK7_MISSING = _missing(), _notebook7_missing()
 REQUIRED = os.environ.get("NEOCHAT_REQUIRE_BROWSER") == "1"
 pytestmark = pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=str(MISSING))
 
@@ -65,8 +74,13 @@ def chat_notebook(run_dir):
         f"scripted('t-md', {MD_REPLY!r})",
         f"scripted('t-xss', {XSS_REPLY!r})",
         f"scripted('t-long', {LONG_REPLY!r}, delay=0.004)",
+        "scripted('t-keys', ' Okay.<|endoftext|>')",
     ]
     return notebook(cells)
+
+
+# Opened in Notebook 7 on chat.ipynb's kernel (where `scripted` is defined), so that no second kernel has to start.
+KEYS_CELLS = ["scripted('t-keys7', ' Okay.<|endoftext|>')", "'a cell after the chat'"]
 
 
 def notebook(cells, kernel="python3"):
@@ -113,6 +127,7 @@ def chat_lab(request, tmp_path_factory):
     root, cfg = tmp_path/"root", tmp_path/"config"
     root.mkdir(); cfg.mkdir()
     (root/"chat.ipynb").write_text(json.dumps(chat_notebook(chat_tiny_run)))
+    (root/"keys.ipynb").write_text(json.dumps(notebook(KEYS_CELLS)))
     if COLAB_PYTHON:
         colab_kernel(tmp_path/"data")
         (root/"colab.ipynb").write_text(json.dumps(notebook(COLAB_CELLS, kernel="colab")))
@@ -124,7 +139,8 @@ def chat_lab(request, tmp_path_factory):
                       "allow_root": True},  # CI containers run as root
         "IdentityProvider": {"token": ""},
         "LabApp": {"expose_app_in_browser": True, "news_url": None,
-                   "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate"}}))
+                   "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate"},
+        "JupyterNotebookApp": {"expose_app_in_browser": True}}))
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]), # the kernel's `python`
                JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_RUNTIME_DIR=str(tmp_path/"runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path/"lab-settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path/"lab-workspaces"),
@@ -134,13 +150,12 @@ def chat_lab(request, tmp_path_factory):
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", f"--port={port}", "--no-browser"], cwd=root, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    def answers():
+        if proc.poll() is not None: return True  # (exited: said below)
+        try: urllib.request.urlopen(url + "/api/status", timeout=2); return True
+        except OSError: return False
     try:
-        for _ in range(120):
-            if proc.poll() is not None: break
-            try:
-                urllib.request.urlopen(url + "/api/status", timeout=2); break
-            except OSError: time.sleep(0.5)
-        else: pytest.fail("JupyterLab did not start in 60 s")
+        wait_until(answers, 120, "JupyterLab answering on " + url)
         if proc.poll() is not None: pytest.fail("JupyterLab exited:\n" + (tmp_path/"jupyterlab.log").read_text()[-3000:])
         yield url
     finally:
@@ -159,24 +174,27 @@ def stop_group(proc):
 
 @pytest.fixture(scope="module")
 def page(chat_lab, tmp_path_factory):
-    "One Chromium page on the chat notebook, all cells run; records dialogs and requests. Saves a picture on failure."
-    from playwright.sync_api import sync_playwright
+    """One Chromium page on the chat notebook, all cells run; records dialogs and requests. Saves a picture on failure.
+    Each `expect` waits up to 30 s for what it expects (not Playwright's 5), for a busy machine."""
+    from playwright.sync_api import expect, sync_playwright
     shots = tmp_path_factory.mktemp("shots")
+    expect.set_options(timeout=30_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         pg = browser.new_page(viewport={"width": 1100, "height": 1000}, device_scale_factor=2)  # a sharp screenshot
         pg.dialogs, pg.requests = [], []
         pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
         pg.on("request", lambda r: pg.requests.append(r.url))
-        run_notebook(pg, chat_lab, "chat.ipynb", ".t-long .neochat-input")
+        run_notebook(pg, chat_lab, "chat.ipynb", ".t-keys .neochat-input")
         pg.shots, pg.lab = shots, chat_lab
-        yield pg
-        browser.close()
+        try: yield pg
+        finally: browser.close(); expect.set_options(timeout=None)
 
 
-def run_notebook(pg, lab, name, ready):
-    "Open notebook `name` in `pg` (in a workspace of its own), run all its cells once its kernel is idle, wait for `ready`."
-    pg.goto(f"{lab}/lab/workspaces/{Path(name).stem}/tree/{name}")
+def run_notebook(pg, lab, name, ready, ui="lab"):
+    """Open notebook `name` in `pg` (in JupyterLab, in a workspace of its own; or with ui="notebook", in Notebook 7), run
+    all its cells once its kernel is idle, wait for `ready`."""
+    pg.goto(f"{lab}/notebooks/{name}" if ui == "notebook" else f"{lab}/lab/workspaces/{Path(name).stem}/tree/{name}")
     pg.wait_for_function("""name => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
         const k = w && w.context && w.context.path === name && w.sessionContext.session && w.sessionContext.session.kernel;
         return k && k.status === 'idle'; }""", arg=name, timeout=60_000)
@@ -190,6 +208,24 @@ def picture_after(request, page):
     yield
     page.screenshot(path=str(page.shots/f"{request.node.name}.png"))
     print(f"\npage after {request.node.name}: {page.shots/request.node.name}.png")
+
+
+@pytest.fixture(scope="module")
+def notebook7(page):
+    "A second page: keys.ipynb in Notebook 7, served by the same server, on chat.ipynb's kernel; its cells run."
+    if NOTEBOOK7_MISSING:
+        if REQUIRED: pytest.fail(f"NEOCHAT_REQUIRE_BROWSER=1 but {NOTEBOOK7_MISSING}")
+        pytest.skip(NOTEBOOK7_MISSING)
+    page.evaluate("""path => { const app = window.jupyterapp, id = app.shell.currentWidget.sessionContext.session.kernel.id;
+        return app.serviceManager.sessions.startNew({path, name: path, type: 'notebook', kernel: {id}}).then(s => s.dispose()); }""",
+                  "keys.ipynb")  # (the session Notebook 7 will find for keys.ipynb: on the kernel that already runs)
+    pg = page.context.browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        run_notebook(pg, page.lab, "keys.ipynb", ".t-keys7 .neochat-input", ui="notebook")
+        yield pg
+    finally:
+        pg.screenshot(path=str(page.shots/"notebook7.png"))
+        pg.close()
 
 
 def run_in_kernel(page, code):
@@ -357,7 +393,9 @@ def test_fast_typing_and_shift_enter(page):
 
 def test_markdown(page):
     "Headings, bold, lists and a monospace code block that scrolls sideways; the image in the reply loads nothing."
+    from playwright.sync_api import expect
     c = chat(page, "md")
+    expect(c.status).to_contain_text("ended:", timeout=120_000)  # the reply its cell asked for has been written
     r = c.replies.first
     assert r.locator("h2").inner_text() == "Boiling an egg"
     assert r.locator("strong").inner_text() == "Hard" and r.locator("li").count() == 2
@@ -415,7 +453,7 @@ def test_screenshot_and_themes(page, tmp_path):
     light = {"status": contrast(c.status), "reply": contrast(c.replies.first), "pane": contrast(c.locator(".neochat-chat"))}
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
-    page.wait_for_timeout(500)
+    wait_until(lambda: contrast(c.locator(".neochat-chat"))["background"] < 0.1, 20, "the chat pane in the dark theme")  # its styles applied
     dark = {"status": contrast(c.status), "reply": contrast(c.replies.first), "pane": contrast(c.locator(".neochat-chat"))}
     c.screenshot(path=str(tmp_path/"chat_widget_dark.png"))
     print(f"\ncontrast, light: status {light['status']['contrast']:.1f}, reply {light['reply']['contrast']:.1f}; "
@@ -424,6 +462,7 @@ def test_screenshot_and_themes(page, tmp_path):
         assert theme["status"]["contrast"] >= 4.5 and theme["reply"]["contrast"] >= 4.5, theme
     assert light["pane"]["background"] > 0.5 and dark["pane"]["background"] < 0.1, (light, dark)
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=20_000)
 
 
 @pytest.mark.skipif(not COLAB_PYTHON, reason="NEOCHAT_COLAB_PYTHON (a Python with ipykernel 6, as in Colab) is not set")
@@ -447,3 +486,39 @@ def test_colab_kernel_stop(page):
     finally:
         pg.screenshot(path=str(page.shots/"colab.png"))
         pg.close()
+
+
+@pytest.mark.parametrize("ui", ["lab", "notebook7"])
+def test_keys_stay_in_the_chat(request, page, ui):
+    """In the chat's box, Shift+Enter adds a line, Enter and Ctrl+Enter send, Escape and the command-mode letters A, B
+    and D D type or do nothing there: no key reaches the notebook's shortcuts, which would run the chat's cell again (a
+    new widget, the conversation lost), leave the box, or add and delete cells. In JupyterLab, and in Notebook 7, whose
+    shortcuts see keys before the box does (the capture phase)."""
+    from playwright.sync_api import expect
+    pg = page if ui == "lab" else request.getfixturevalue("notebook7")
+    name = "keys" if ui == "lab" else "keys7"
+    c, cells = chat(pg, name), pg.locator(".jp-Notebook .jp-Cell")
+    prompt = cells.filter(has=pg.locator(f".t-{name}")).locator(".jp-InputPrompt")
+    n_cells, count = cells.count(), prompt.inner_text()  # the cell's execution count, as "[7]:"
+    c.evaluate("el => { el.neochatMark = 'the widget drawn when the cell ran'; }")  # a cell run again draws a new one
+    c.box.click()
+    c.box.press_sequentially("one", delay=0)
+    c.box.press("Shift+Enter")
+    c.box.press_sequentially("two", delay=0)
+    expect(c.box).to_have_value("one\ntwo")
+    c.box.press("Escape")
+    expect(c.box).to_be_focused()
+    c.box.press_sequentially(" a b dd", delay=0)  # (in command mode: a cell above, one below, delete this one)
+    expect(c.box).to_have_value("one\ntwo a b dd")
+    c.box.press("Control+Enter")
+    expect(c.users.first).to_have_text("one\ntwo a b dd")
+    expect(c.send).to_be_enabled(timeout=30_000)  # (the reply is over)
+    c.box.press_sequentially("three", delay=0)
+    c.box.press("Enter")
+    expect(c.users.nth(1)).to_have_text("three")  # (shown by the kernel after any cell run that these keys started)
+    expect(c.box).to_have_value("")
+    run_in_kernel(pg, f"keys_chat = chats['t-{name}']; assert keys_chat.wait(60)\n"
+                      "assert [t['content'] for t in keys_chat.session.turns] == ['one\\ntwo a b dd', 'Okay.', 'three', 'Okay.'], keys_chat.session.turns")
+    expect(c.status).to_contain_text("ended:")
+    assert c.evaluate("el => el.neochatMark") == "the widget drawn when the cell ran"
+    assert (cells.count(), prompt.inner_text()) == (n_cells, count)

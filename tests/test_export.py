@@ -1,32 +1,16 @@
 """`neochat export` end to end, on the cached `tiny` run: the adapter and the merged model, each with a model card that
 huggingface_hub parses; bad input as one line and exit status 2 with nothing written; a push to the hub through a
 stand-in `HfApi` (nothing here reaches the network); `neochat eval` putting its report on the run's card and the
-export's. One export runs as a real command; the rest call `neochat.cli.main` in this process (the same code, without
-importing torch again for each). The token-for-token comparison of the exports with the chat is in
-nbs/08b_export.ipynb."""
-import contextlib, io, os, shutil, subprocess, sys
+export's. Each command runs in a process of its own, as a user runs it (`cli_server.neochat_cli`), except the push,
+which runs in this process (`neochat.testing.run_cli`) to meet the stand-in. The token-for-token comparison of the
+exports with the chat is in nbs/08b_export.ipynb."""
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 import pytest
 from huggingface_hub import ModelCard
-from cli_server import one_line
-
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLELISM="false")
-
-
-def neochat(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "neochat.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=ENV)
-
-
-def run(*args):
-    "Run `neochat ARGS` in this process: (exit status, stdout, stderr)."
-    from neochat.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: code = main(list(map(str, args)))
-        except SystemExit as e: code = e.code
-    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+from neochat.testing import run_cli
+from cli_server import neochat_cli, one_line
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +20,7 @@ def tiny_run():
 
 
 def test_merged_export_is_a_standalone_model_with_its_card(tiny_run, tmp_path):
-    r = neochat("export", tiny_run, "--output", tmp_path/"merged", "--merged")
+    r = neochat_cli("export", tiny_run, "--output", tmp_path/"merged", "--merged")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Wrote the merged model" in r.stdout
     files = {p.name for p in (tmp_path/"merged").iterdir()}
@@ -51,7 +35,7 @@ def test_merged_export_is_a_standalone_model_with_its_card(tiny_run, tmp_path):
 
 def test_adapter_export_opens_as_a_run(tiny_run, tmp_path):
     from neochat.chat import ChatSession
-    r = run("export", tiny_run, "--output", tmp_path/"lora")
+    r = neochat_cli("export", tiny_run, "--output", tmp_path/"lora")
     assert r.returncode == 0, r.stderr[-2000:]
     out = tmp_path/"lora"
     assert {p.name for p in out.iterdir()} >= {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json",
@@ -71,7 +55,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path):
                          ((tmp_path/"stopped", "--output", tmp_path/"out"), "is a run that did not finish"),
                          ((tiny_run, "--output", tmp_path/"taken"), "is not empty: give a new folder"),
                          ((tiny_run, "--output", tmp_path/"out", "--push-to-hub", "not a repo"), "is not a hub repo id")]:
-        assert needle in one_line(run("export", *args)), args
+        one_line(neochat_cli("export", *args), needle)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary folder
     assert (tmp_path/"taken"/"notes.txt").read_text() == "mine"
 
@@ -86,7 +70,7 @@ def test_push_to_hub_uploads_the_export(tiny_run, tmp_path, monkeypatch):
             calls.append(("upload_folder", repo_id, sorted(p.name for p in Path(folder_path).iterdir())))
             return SimpleNamespace(commit_url=f"https://huggingface.co/{repo_id}/commit/1")
     monkeypatch.setattr(huggingface_hub, "HfApi", StandInHfApi)
-    r = run("export", tiny_run, "--output", tmp_path/"up", "--push-to-hub", "someone/tiny-chat", "--private")
+    r = run_cli("export", tiny_run, "--output", tmp_path/"up", "--push-to-hub", "someone/tiny-chat", "--private")
     assert r.returncode == 0, r.stderr
     assert calls[0] == ("create_repo", "someone/tiny-chat", dict(private=True, exist_ok=True, repo_type="model"))
     assert calls[1] == ("upload_folder", "someone/tiny-chat", sorted(p.name for p in (tmp_path/"up").iterdir()))
@@ -98,13 +82,13 @@ def test_push_to_hub_uploads_the_export(tiny_run, tmp_path, monkeypatch):
 
 def test_eval_puts_its_report_on_the_card(tiny_run, tmp_path):
     tiny = Path(shutil.copytree(tiny_run, tmp_path/"tiny"))  # (tests/test_eval.py may have evaluated the cached run already)
-    r = run("eval", tiny, "--limit", "2", "--max-new-tokens", "8", "--batch-size", "2")
+    r = neochat_cli("eval", tiny, "--limit", "2", "--max-new-tokens", "8", "--batch-size", "2")
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"Updated the model card: {tiny/'README.md'}" in r.stdout
     card = ModelCard.load(tiny/"README.md")
     assert "`neochat eval` measured the model" in card.text and "| role leakage |" in card.text
     assert "`tiny` on 2 held-out prompts" in card.text  # this evaluation's
-    assert run("export", tiny, "--output", tmp_path/"lora").returncode == 0
+    assert neochat_cli("export", tiny, "--output", tmp_path/"lora").returncode == 0
     exported = ModelCard.load(tmp_path/"lora"/"README.md")
     assert "| stop rate (EOS or stop string) |" in exported.text and "`tiny` on 2 held-out prompts" in exported.text
     assert "[More Information Needed]" not in exported.text

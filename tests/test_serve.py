@@ -11,10 +11,11 @@ over the one the README shows (docs/images/web_chat.png), so that a plain test r
 Needs `gradio` (pip install -e ".[web]"), `playwright` (pip) and Chromium at /usr/bin/chromium (apt-get install
 chromium); Playwright's own browser download is not used. Skipped, with the reason, when one of them is missing,
 unless NEOCHAT_REQUIRE_BROWSER=1 (as in CI), where a missing piece fails the tests."""
-import contextlib, io, os, re, socket, sys, time
+import contextlib, io, os, re, socket, sys, threading
 from pathlib import Path
 import pytest
 from browsing import free_port, wait_until
+from cli_server import one_line
 
 CHROMIUM = os.environ.get("NEOCHAT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,14 +44,15 @@ pytestmark = pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=str
 SCRIPT = {  # the scripted model's reply to a message containing the key
     "html": f" {EVIL}<img src=x onerror=\"alert(2)\"> stays text<|endoftext|>",
     "markdown": " **Bold** and `code`:\n\n- one\n- two\n\n```python\nif a < b:\n    print('<p>')\n```<|endoftext|>",
-    "long story": " word" * 250 + "<|endoftext|>",  # 5 s
-    "story": " word" * 100 + "<|endoftext|>",  # 2 s
+    "long story": " word" * 250 + "<|endoftext|>",
+    "story": " word" * 100 + "<|endoftext|>",
     "": " Hello from the scripted model.<|endoftext|>",
 }
 
 
 def scripted_model(tokenizer):
-    "A `ScriptedModel` that picks its reply by the last message (see `SCRIPT`), 20 ms a token, counting generations at once."
+    """A `ScriptedModel` that picks its reply by the last message (see `SCRIPT`), 20 ms a token (to watch it stream; a
+    test that needs a reply to be mid-stream holds it there with `on_token`), counting generations at once."""
     from neochat.testing import ScriptedModel
     class ByMessage(ScriptedModel):
         running = most = 0
@@ -93,13 +95,17 @@ def count_generations(app):
 
 @pytest.fixture(scope="module")
 def browser(pages):
-    "Chromium, with one browser context (one user) for the tests' tabs; `new_context(browser)` makes another user."
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        b.user = new_context(b)
-        yield b
-        b.close()
+    """Chromium, with one browser context (one user) for the tests' tabs; `new_context(browser)` makes another user.
+    Each `expect` waits up to 30 s for what it expects (not Playwright's 5), for a busy machine."""
+    from playwright.sync_api import expect, sync_playwright
+    expect.set_options(timeout=30_000)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            b.user = new_context(b)
+            yield b
+            b.close()
+    finally: expect.set_options(timeout=None)
 
 
 def new_context(browser): return browser.new_context(viewport={"width": 900, "height": 820}, device_scale_factor=1.5)
@@ -243,19 +249,33 @@ def test_settings_reach_the_reply(pages, browser, tmp_path):
         assert s.use_base and s.last_stats is not None
 
 
+@contextlib.contextmanager
+def on_token(app, hook):
+    "The scripted page's model calls `hook(n)` after the n-th token of each reply (`ScriptedModel.on_token`) inside the block."
+    model = app.web_chat.session.model
+    model.on_token = hook
+    try: yield
+    finally: model.on_token = None
+
+
 def test_two_tabs_at_once_keep_their_own_conversations(pages, browser, tmp_path):
-    "Two browser contexts (two users) on the scripted page: b sends while a's slow reply streams; b waits its turn."
+    "Two browser contexts (two users) on the scripted page: b sends while a's reply streams; b waits its turn."
     from playwright.sync_api import expect
     with chat(browser, pages["scripted"], tmp_path) as a, chat(browser, pages["scripted"], tmp_path, new_user=True) as b:
         app = pages["scripted"]
         model, generations = app.web_chat.session.model, app.generations
         type(model).most = 0
-        a.send("Tell me a short story, a.", wait=False)  # 100 tokens, 20 ms each
-        wait_until(lambda: len(a.bot.last.inner_text()) > 20 if a.bot.count() else False, 30, "a's reply streaming")
-        b.send("Hi from b.", wait=False)
-        time.sleep(0.3)
-        assert a.status.inner_text().strip() == "Generating…" and not b.bot.count()  # b waits
-        b.wait_reply(generations + 1); a.wait_reply(generations)
+        b_waits = threading.Event()  # a's reply (100 tokens) waits at its 30th token until b's message is in line
+        with on_token(app, lambda n: n == 30 and b_waits.wait(300) and None):
+            try:
+                a.send("Tell me a short story, a.", wait=False)
+                wait_until(lambda: "word" in a.bot.last.inner_text() if a.bot.count() else False, 30, "a's reply streaming")
+                b.send("Hi from b.", wait=False)
+                expect(b.page.locator("#neochat-chat")).to_contain_text("queue: 1/1")  # the server holds b's message in line
+                expect(a.status).to_have_text("Generating…")
+                assert texts(b.user) == ["Hi from b."] and not b.bot.count()  # b waits
+            finally: b_waits.set()
+            b.wait_reply(generations + 1); a.wait_reply(generations)
         assert texts(a.user) == ["Tell me a short story, a."] and texts(b.user) == ["Hi from b."]
         assert texts(b.bot) == ["Hello from the scripted model."]
         assert texts(a.bot)[0].count("word") == 100
@@ -269,15 +289,23 @@ def test_two_tabs_at_once_keep_their_own_conversations(pages, browser, tmp_path)
 def test_reply_streams_stops_stays_text_and_renders_markdown(pages, browser, tmp_path):
     from playwright.sync_api import expect
     with chat(browser, pages["scripted"], tmp_path) as c:
-        # A slow reply streams in, and Stop stops it; the part shown is the reply kept.
-        c.send("Tell me a long story.", wait=False)
-        reply = c.bot.last
-        first = wait_until(lambda: c.bot.count() and len(t := reply.inner_text()) > 20 and t, 30, "the reply streaming")
-        wait_until(lambda: len(reply.inner_text()) > len(first), 10, "the reply growing")  # streamed, not sent whole
-        expect(c.status).to_have_text("Generating…")
-        c.page.locator("#neochat-input button.stop-button").click()
-        expect(c.status).to_contain_text("ended: stopped", timeout=15_000)
-        expect(c.box).to_be_enabled()
+        # A reply streams in, and Stop stops it; the part shown is the reply kept. The reply (250 tokens) waits at its
+        # 10th token until the page has shown its start, and holds at its 60th until it is stopped.
+        shown = threading.Event()
+        def hook(n):
+            if n == 10: shown.wait(300)
+            return n >= 60
+        with on_token(pages["scripted"], hook):
+            try:
+                c.send("Tell me a long story.", wait=False)
+                reply = c.bot.last
+                first = wait_until(lambda: c.bot.count() and "word" in (t := reply.inner_text()) and t, 30, "the reply streaming")
+            finally: shown.set()
+            wait_until(lambda: len(reply.inner_text()) > len(first), 30, "the reply growing")  # streamed, not sent whole
+            expect(c.status).to_have_text("Generating…")
+            c.page.locator("#neochat-input button.stop-button").click()
+            expect(c.status).to_contain_text("ended: stopped", timeout=30_000)
+            expect(c.box).to_be_enabled()
         stopped = reply.inner_text().strip()
         assert len(first) <= len(stopped) and 0 < stopped.count("word") < 250
         # The model is free again: the next message is answered, on the conversation as shown, stopped reply included.
@@ -296,23 +324,16 @@ def test_reply_streams_stops_stays_text_and_renders_markdown(pages, browser, tmp
         assert md.locator("strong").inner_text() == "Bold" and md.locator("li").count() == 2
         code = md.locator("pre code")
         assert code.inner_text().replace(ZWSP, "").strip() == "if a < b:\n    print('<p>')"  # indentation and `<` kept
-        time.sleep(0.2)
+        # An image whose load fails as the reply's `<img src=x>` would has reported its error: an onerror there would have run.
+        c.page.evaluate("() => new Promise(done => { const i = new Image(); i.onerror = i.onload = done; i.src = 'x?' + Math.random(); })")
         assert c.dialogs == []  # no alert() ran
 
 
 # --- the command ------------------------------------------------------------------------------------------------------
 
-def neochat(*argv):
-    "Run `neochat ARGV...` in this process: (exit status, stdout, stderr)."
-    from neochat.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: code = main([str(a) for a in argv])
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_command_errors_are_one_line(tmp_path, monkeypatch):
+    "`neochat serve` runs in this process (`neochat.testing.run_cli`), so that it meets the port taken here and Gradio hidden."
+    from neochat.testing import run_cli
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0)); taken.listen()
         port = taken.getsockname()[1]
@@ -320,13 +341,10 @@ def test_command_errors_are_one_line(tmp_path, monkeypatch):
                              ((tmp_path, "--port", free_port()), "holds no neochat run"),
                              ((tmp_path, "--port", port), f"port {port} on 127.0.0.1 is in use"),
                              ((tmp_path, "--port", "70000"), "--port must be between 1 and 65535")]:
-            code, out, err = neochat("serve", *argv)
-            assert code == 2 and err.startswith("neochat: error: ") and needle in err, (argv, err)
-            assert len(err.strip().splitlines()) == 1, err
+            one_line(run_cli("serve", *argv), needle)
     monkeypatch.setitem(sys.modules, "gradio", None)  # as if the web extra were not installed
     monkeypatch.delitem(sys.modules, "neochat.serve", raising=False)
-    code, out, err = neochat("serve", tmp_path)
-    assert code == 2 and err.strip() == "neochat: error: neochat serve needs the web extra: pip install 'neochat[web]'", err
+    assert one_line(run_cli("serve", tmp_path)) == "neochat: error: neochat serve needs the web extra: pip install 'neochat[web]'"
 
 
 

@@ -3,49 +3,21 @@ packing and attention) on a GPT-Neo built from its config (random weights, nothi
 `train.compile` on (what its default, auto, does on CUDA), then off, then packing off too (TRL's padded batches).
 
 For each variant it prints and writes (to $OUT/train_check.json, else ./train_check.json, after every variant):
-whether it finished, real (non-padding) tokens per second between the second logged step and the last one (so the
-compilation and the first steps are left out), seconds in all, peak GPU memory and the final train loss.
+whether it finished, real (non-padding) tokens per second between the first logged step and the last one (so the
+compilation and the first step are left out), seconds in all, peak GPU memory and the final train loss.
 
     python tools/gpu_train_check.py                          # GPT-Neo 1.3B architecture, on the GPU machine
     python tools/gpu_train_check.py --arch tiny --steps 6    # the same logic on a CPU, in a minute
 """
 import argparse, json, math, os, sys, tempfile, time, traceback
 from pathlib import Path
-import numpy as np, torch
-from transformers import GPTNeoForCausalLM, TrainerCallback
+import torch
+from transformers import GPTNeoForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from neochat.bench import bench_config
+from neochat.bench import TokenClock, bench_config, synthetic_messages
 from neochat.config import get_preset, gpt_neo_tokenizer_dir
 from neochat.model import load_tokenizer
-
-
-class Throughput(TrainerCallback):
-    "Record (time, tokens seen) at every training log."
-    def __init__(self): self.points = []
-    def on_log(self, args, state, control, logs=None, **kw):
-        if logs and "loss" in logs and "num_tokens" in logs:
-            if torch.cuda.is_available(): torch.cuda.synchronize()
-            self.points.append((time.perf_counter(), float(logs["num_tokens"]), state.global_step))
-
-    def tokens_per_s(self):
-        if len(self.points) < 3: return None
-        (t0, n0, _), (t1, n1, _) = self.points[1], self.points[-1]
-        return round((n1 - n0) / (t1 - t0), 1)
-
-
-def conversations(n, median=250, max_tokens=512, seed=0):
-    "Synthetic guanaco-like conversations (lognormal lengths, a third of each is the question) as `messages`."
-    from datasets import Dataset, DatasetDict
-    rng = np.random.default_rng(seed)
-    words = [w for w in "the of and to in is that for it as with was on be by this are or from at an have not but which "
-             "model data train learn reply question answer token chat neural layer attention window value".split()]
-    say = lambda k: " ".join(rng.choice(words, max(2, int(k))))
-    rows = []
-    for l in np.clip(rng.lognormal(math.log(median), 0.75, n), 16, max_tokens):
-        rows.append({"messages": [{"role": "user", "content": say(l * 0.3)}, {"role": "assistant", "content": say(l * 0.65)}]})
-    ds = Dataset.from_list(rows)
-    return DatasetDict(train=ds.select(range(n - 16)), eval=ds.select(range(n - 16, n)))
 
 
 def main():
@@ -66,7 +38,7 @@ def main():
     cfg_m = bench_config(a.arch); cfg_m.bos_token_id = cfg_m.eos_token_id = 50256
     GPTNeoForCausalLM(cfg_m).to(torch.bfloat16 if cuda else torch.float32).save_pretrained(mdir)
     load_tokenizer(str(gpt_neo_tokenizer_dir())).save_pretrained(mdir)
-    data = conversations(a.batch_size * a.grad_accum * a.steps + 16)
+    data = synthetic_messages(a.batch_size * a.grad_accum * a.steps)  # guanaco-like lengths (median 250), as the bench's
     print(f"{res['device']}: {a.arch} saved to {mdir}; {len(data['train'])} conversations", flush=True)
     from neochat.train import train
     for v in a.variants.split(","):
@@ -77,7 +49,7 @@ def main():
         t.logging_steps, t.eval_steps, t.save_steps = 5, a.steps, a.steps
         t.compile = "on" if v == "compile" else "off"  # on a CUDA GPU "on" is what the default "auto" does
         t.packing = "off" if v == "padded" else "auto"
-        tp = Throughput()
+        tp = TokenClock()
         if cuda: torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         try:
