@@ -6,9 +6,9 @@
 # - the rest of tests/: the command line end to end, kill and resume, two processes, the web chat and the notebook
 #   widget in Chromium (JupyterLab and Notebook 7), the docs.
 # Each test file's tests run in one process (they share their fixtures: a browser page, a trained run); each
-# notebook is a test of its own. The tiny run the notebooks and tests chat with is trained once per machine
+# notebook run is a test class of its own. The tiny run the notebooks and tests chat with is trained once per machine
 # (neochat.runs.cached_run) and reused until the code that shapes training changes.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] && . .venv/bin/activate
-python -m pytest -n 2 --dist loadgroup -q --durations=10 tests
+python -m pytest -n 2 --dist loadscope -q --durations=10 tests

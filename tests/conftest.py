@@ -1,13 +1,7 @@
-"""Shared pytest fixtures, and how the suite is split between test.sh's two processes (pytest-xdist, --dist loadgroup):
-the tests of one file stay in one process, since they share module fixtures (a browser page, a trained run), while
-each notebook of tests/test_notebooks.py is a test of its own that either process may take."""
-from pathlib import Path
+"""Shared pytest fixtures. test.sh runs the suite in two processes (pytest-xdist, --dist loadscope): a file's test
+functions stay in one process, since they share module fixtures (a browser page, a trained run), while each notebook
+run of tests/test_notebooks.py is a class of its own that either process may take."""
 import pytest
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if Path(item.fspath).name != "test_notebooks.py": item.add_marker(pytest.mark.xdist_group(Path(item.fspath).stem))
 
 
 @pytest.fixture(scope="session")

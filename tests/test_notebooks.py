@@ -42,8 +42,6 @@ def uses_colab(path:Path)->bool:
 
 
 NOTEBOOKS = sorted(p for p in NBS.glob("*.ipynb") if not p.name.startswith("_"))
-CASES = [pytest.param(p, False, id=p.stem) for p in NOTEBOOKS] + \
-        [pytest.param(p, True, id=f"{p.stem}-colab") for p in NOTEBOOKS if uses_colab(p)]
 
 
 def test_flags_are_read():
@@ -52,9 +50,8 @@ def test_flags_are_read():
     assert uses_colab(NBS/"07_chat_widget.ipynb") and not uses_colab(NBS/"00_config.ipynb")
 
 
-@pytest.mark.parametrize("path,colab", CASES)
-def test_run_all(path, colab, tmp_path, monkeypatch):
-    "Run all, in a live kernel: every cell that test runs keep passes."
+def run_all(path:Path, colab:bool, tmp_path:Path, monkeypatch):
+    "Run all of the notebook at `path` in a live kernel (as if in Colab when `colab`): every cell that test runs keep passes."
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TQDM_DISABLE", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -65,3 +62,12 @@ def test_run_all(path, colab, tmp_path, monkeypatch):
     client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NBS)}})
     try: client.execute()
     except CellExecutionError as e: pytest.fail(f"{path.name}{' (Colab mode)' if colab else ''}: {e}", pytrace=False)
+
+
+# One class per notebook and mode, so that test.sh's two processes (pytest-xdist's --dist loadscope, which keeps a
+# class, or a file's plain functions, in one process) share the notebooks out between them.
+for _path in NOTEBOOKS:
+    for _colab in ((False, True) if uses_colab(_path) else (False,)):
+        _name = "Test_" + _path.stem + ("_colab" if _colab else "")
+        globals()[_name] = type(_name, (), {"test_run_all": lambda self, tmp_path, monkeypatch, path=_path, colab=_colab:
+                                                           run_all(path, colab, tmp_path, monkeypatch)})
