@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/bench.html.md"""
 
 # %% ../nbs/10_bench.ipynb #07b7f717
 from __future__ import annotations
-import contextlib, copy, gc, io, json, math, os, platform, time
+import contextlib, copy, gc, io, json, math, os, platform, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch
@@ -285,7 +285,6 @@ def train_row(model_dir:Path, # a model folder (weights and tokenizer) to fine-t
               steps:int, # optimizer steps timed (one more runs first)
               plan:BenchPlan, seed:int=0)->dict:
     "`neochat train` with the default config on `model_dir` and `synthetic_messages`: real tokens/s, its settings and the last loss."
-    import tempfile
     from neochat.config import get_preset
     from neochat.train import train
     cfg = get_preset("gpt-neo-1.3b")
@@ -381,17 +380,12 @@ def _bench_setup(preset, steps, compile, default_batch, device):
     return plan, device, torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
 
 # %% ../nbs/10_bench.ipynb #48543c28
-_SAVED = {}
-def _saved(base, dtype)->Path:
-    "A folder with `base`'s weights as first seen (in `dtype`) and GPT-Neo's tokenizer, for `train_row`; made once per model."
-    import tempfile
+def _save_model(base, dtype, folder:Path)->Path:
+    "Save `base`'s weights (in `dtype`) and GPT-Neo's tokenizer to `folder`, for `train_row`; returns `folder`."
     from neochat.config import gpt_neo_tokenizer_dir
     from neochat.model import load_tokenizer
-    if id(base) not in _SAVED:
-        d = Path(tempfile.mkdtemp(prefix="neochat-bench-"))
-        copy.deepcopy(base).to(dtype).save_pretrained(d); load_tokenizer(str(gpt_neo_tokenizer_dir())).save_pretrained(d)
-        _SAVED[id(base)] = d
-    return _SAVED[id(base)]
+    copy.deepcopy(base).to(dtype).save_pretrained(folder); load_tokenizer(str(gpt_neo_tokenizer_dir())).save_pretrained(folder)
+    return folder
 
 # %% ../nbs/10_bench.ipynb #57cbf2bb
 def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on CUDA, cpu-small elsewhere)
@@ -419,7 +413,8 @@ def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on 
     convs = synthetic_conversations(n, plan.max_length, plan.median_length, seed=seed)
     torch.manual_seed(seed)
     with torch.device(device): base = GPTNeoForCausalLM(bench_config(plan.arch))
-    _saved(base, dtype)  # the weights as built, for `neochat train` after the recipes
+    saved = tempfile.TemporaryDirectory(prefix="neochat-bench-")  # the weights as built, for `neochat train` after the recipes
+    if train_steps != 0: _save_model(base, dtype, Path(saved.name))
     phase(f"{res['device']}: {plan.arch} built, {sum(p.numel() for p in base.parameters()) / 1e6:,.0f}M parameters")
     timed = _in_turns if (device.type != "cuda" if in_turns is None else in_turns) else _one_after_the_other
     neo, info = timed(res, plan, base, convs, dtype, seed, phase)
@@ -429,9 +424,10 @@ def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on 
     model = finish_neochat(neo.model, info); del neo
     phase(f"neochat recipe: {res['neochat']}, speedup {res['speedup']}x")
     if (train_steps := plan.steps if train_steps is None else train_steps):
-        res["train"] = train_row(_saved(base, dtype), train_steps, plan, seed)
+        res["train"] = train_row(Path(saved.name), train_steps, plan, seed)
         res["train"]["speedup"] = round(res["train"]["tokens_per_s"] / res["original"]["tokens_per_s"], 2)
         phase(f"neochat train: {res['train']}")
     if generation: res["generation"] = generation_bench(model, plan.gen_prompt, plan.gen_tokens, seed=seed); phase(f"generation: {res['generation']}")
+    saved.cleanup()
     if verbose: print(bench_table(res))
     return res

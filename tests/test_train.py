@@ -1,8 +1,9 @@
 """`neochat train` end to end on conversations the notebooks never saw: killed mid-run, resumed, and checked."""
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys
 from pathlib import Path
 import pytest
 from neochat.data import asset
+from browsing import wait_until
 
 CLI = [sys.executable, "-m", "neochat.cli"]
 
@@ -18,8 +19,7 @@ def resumed_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("train") / "run"
     proc = subprocess.Popen(_train(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     state = out / "checkpoints" / "checkpoint-20" / "trainer_state.json"
-    deadline = time.time() + 600
-    while not state.exists() and proc.poll() is None and time.time() < deadline: time.sleep(0.2)
+    wait_until(lambda: state.exists() or proc.poll() is not None, 600, "checkpoint-20 or the end of training")
     assert state.exists(), "no checkpoint-20 was written"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -66,8 +66,7 @@ def test_two_trainings_on_one_directory(tmp_path):
     out = tmp_path/"run"
     first = subprocess.Popen(_train(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.time() + 300
-        while not (out/".lock").exists() and first.poll() is None and time.time() < deadline: time.sleep(0.1)
+        wait_until(lambda: (out/".lock").exists() or first.poll() is not None, 300, "the first training's lock")
         assert (out/".lock").read_text().strip() == str(first.pid)
         second = subprocess.run(_train(out, "--overwrite"), capture_output=True, text=True, timeout=300)
         assert second.returncode == 2, second.stderr[-2000:]
