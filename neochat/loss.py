@@ -17,21 +17,57 @@ __all__ = ['TokenCrossEntropy', 'trained_token_loss', 'add_trained_token_head', 
 
 # %% ../nbs/04b_loss.ipynb #fc6bc67b
 class TokenCrossEntropy(torch.autograd.Function):
-    "Summed cross-entropy of `hidden @ weight.T` against `targets`, holding one fp32 (tokens, vocab) buffer."
+    "Summed cross-entropy of `hidden @ weight.T` against `targets`, in one fp32 (vocabulary, tokens) buffer kept from step to step."
+    _free = {} # device -> the buffer no call is using
+
+    @staticmethod
+    def _softmax(hidden, weight, targets):
+        "The summed loss, the softmax of the logits as a (vocabulary, tokens) view of a borrowed buffer, and the buffer."
+        n, v = len(targets), weight.shape[0]
+        buf = TokenCrossEntropy._free.pop(hidden.device, None)
+        if buf is None or buf.numel() < n * v: buf = torch.empty(n * v, dtype=torch.float32, device=hidden.device)
+        x = buf[:n * v].view(v, n)
+        if weight.dtype == torch.float32: torch.mm(weight, hidden.t().float(), out=x)  # transposed: the faster product
+        else: x.copy_(weight @ hidden.t().to(weight.dtype))
+        cols = torch.arange(n, device=x.device)
+        picked, top = x[targets, cols], x.amax(0)
+        x.sub_(top).exp_()
+        total = x.sum(0)
+        x.div_(total)  # the softmax, in place
+        return (top + total.log() - picked).sum(), x, buf
+
     @staticmethod
     def forward(ctx, hidden, weight, targets):
-        logp = torch.log_softmax(F.linear(hidden.to(weight.dtype), weight).float(), -1)
-        loss = -logp.gather(1, targets[:, None]).sum()
-        ctx.save_for_backward(hidden, weight, targets, logp.exp_())  # probabilities, in place
+        loss, p, ctx.buf = TokenCrossEntropy._softmax(hidden, weight, targets)
+        ctx.save_for_backward(hidden, weight, targets, p)
         return loss
 
     @staticmethod
     def backward(ctx, grad):
         hidden, weight, targets, p = ctx.saved_tensors
-        p[torch.arange(len(targets), device=p.device), targets] -= 1  # d loss / d logits, in place
-        g = p.to(weight.dtype)
-        gw = (g.t() @ hidden.to(weight.dtype)) * grad if ctx.needs_input_grad[1] else None
-        return ((g @ weight) * grad).to(hidden.dtype), gw, None
+        p[targets, torch.arange(len(targets), device=p.device)] -= 1  # d loss / d logits, in place
+        g = p if weight.dtype == torch.float32 else p.to(weight.dtype)
+        gw = (g @ hidden.to(weight.dtype)) * grad if ctx.needs_input_grad[1] else None
+        gh = ((g.t() @ weight) * grad).to(hidden.dtype)
+        TokenCrossEntropy._free[ctx.buf.device] = ctx.buf  # given back for the next step
+        return gh, gw, None
+
+    @staticmethod
+    def score(hidden:torch.Tensor, # (tokens, hidden_size)
+              weight:torch.Tensor, # the LM head's (vocabulary, hidden_size)
+              targets:torch.Tensor # (tokens,)
+             )->torch.Tensor:
+        "The summed loss: through autograd where a gradient is wanted, else computed and the buffer given back at once."
+        if torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
+            return TokenCrossEntropy.apply(hidden, weight, targets)
+        loss, _, buf = TokenCrossEntropy._softmax(hidden, weight, targets)
+        TokenCrossEntropy._free[buf.device] = buf
+        return loss
+
+    @staticmethod
+    def release():
+        "Let the kept buffers go (the trainer calls this when training ends)."
+        TokenCrossEntropy._free.clear()
 
 # %% ../nbs/04b_loss.ipynb #e9cd742c
 def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
@@ -46,7 +82,7 @@ def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
     tgt = labels[:, 1:].to(hidden.device)
     keep = tgt != -100
     h, t, head = hidden[:, :-1][keep], tgt[keep], lm.get_output_embeddings()
-    if getattr(head, "bias", None) is None: loss = TokenCrossEntropy.apply(h, head.weight, t)
+    if getattr(head, "bias", None) is None: loss = TokenCrossEntropy.score(h, head.weight, t)
     else: loss = F.cross_entropy(head(h).float(), t, reduction="sum")
     return loss / (keep.sum().clamp(min=1) if num_items is None else num_items)
 

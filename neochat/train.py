@@ -14,7 +14,7 @@ from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversation, check_template
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
-from .loss import add_trained_token_head, own_loss_pays
+from .loss import TokenCrossEntropy, add_trained_token_head, own_loss_pays
 from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, model_positions, pick_device,
                            pick_precision, parameter_counts, resolve_model_name)
 
@@ -138,6 +138,9 @@ def trainer_class(own_loss:bool # compute the loss at trained positions only (`n
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             add_trained_token_head(self.model)
+        def train(self, *args, **kwargs):
+            try: return super().train(*args, **kwargs)
+            finally: TokenCrossEntropy.release()  # the loss's buffer is kept from step to step, not after training
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if return_outputs: return super().compute_loss(model, inputs, True, num_items_in_batch)  # logits wanted: TRL's way
             loss = model(**inputs, trained_token_loss=True, num_items_in_batch=num_items_in_batch).loss

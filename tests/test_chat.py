@@ -25,9 +25,8 @@ def test_prompt_sampling_system_and_length(chat_tiny_run):
     assert not any(m in r.stdout for m in STOP_STRINGS), r.stdout
 
 
-def test_bad_run_dir_is_one_line(tmp_path):
-    for run_dir, msg in ((tmp_path/"missing", "does not exist"), (tmp_path, "holds no neochat run")):
-        one_line(neochat_cli("chat", run_dir, "--prompt", "Hi"), msg)
+def test_missing_run_dir_is_one_line(tmp_path):  # (a folder that holds no run: tests/test_cli_errors.py)
+    one_line(neochat_cli("chat", tmp_path/"missing", "--prompt", "Hi"), "does not exist")
 
 
 def test_bad_sampling_is_a_usage_error(chat_tiny_run):

@@ -8,7 +8,6 @@ import pytest
 from neochat.data import asset
 from cli_server import neochat_cli
 
-FIX = Path(__file__).parent/"fixtures"
 UNSEEN = asset("unseen_guanaco.jsonl")
 MEASURED = ("loss", "perplexity", "stop_rate", "eos_rate", "leakage_rate", "truncation_rate", "repeated_4grams",
             "distinct_2", "length_median", "length_p90", "rouge_l", "prompts", "seconds")
@@ -142,7 +141,6 @@ def test_compared_runs_share_one_base_and_are_deterministic(eval_single, eval_bo
 
 @pytest.mark.parametrize("args, msg", [
     (["/nonexistent/run"], "run directory /nonexistent/run does not exist"),
-    ([FIX], "holds no neochat run"),
     (["RUN", "--limit", "-1"], "--limit must be 0 (all) or a positive number"),
     (["RUN", "--data", "sample"], "are in the training data of"),  # the tiny run trained on the sample
 ])
