@@ -16,8 +16,8 @@ from .config import ConfigError, DataSettings
 __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'EVAL_SPLITS', 'DataError',
            'parse_guanaco', 'parse_orca', 'parse_messages', 'parse_sharegpt', 'detect_format', 'row_format',
            'parse_row', 'read_rows', 'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'asset', 'sample_files',
-           'shuffle_select', 'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations', 'as_conversations',
-           'export_jsonl']
+           'is_file_source', 'shuffle_select', 'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations',
+           'as_conversations', 'export_jsonl']
 
 # %% ../nbs/01_data.ipynb #8544e18f
 class DataError(ValueError):
@@ -293,7 +293,10 @@ def sample_files()->list:
     "The bundled sample: a guanaco-format and an OpenOrca-format JSON lines file."
     return [asset(n) for n in ("sample_guanaco.jsonl", "sample_orca.jsonl")]
 
-def _is_file(source:str)->bool: return Path(source).suffix.lower() in FILE_TYPES or Path(source).is_file()
+def is_file_source(source:str # a data source as the config names it
+                  )->bool:
+    "Is `source` a local file (a data file's suffix, or a file that exists) rather than a preset name or a hub id?"
+    return Path(source).suffix.lower() in FILE_TYPES or Path(source).is_file()
 
 def _hub(path:str, **kwargs):
     "`datasets.load_dataset`, with failures (offline, unknown id) as one-line `DataError`s."
@@ -318,7 +321,7 @@ def _source_splits(source:str, format:str, report:DataReport, strict:bool=False,
         n = limit or ORCA_ROWS
         stream = _hub(HUB["orca"], split="train", streaming=True).shuffle(seed=42 if seed is None else seed, buffer_size=ORCA_BUFFER)
         return {"train": parse_rows(stream.take(n), "orca", f"orca[{n} streamed]", report, strict)}
-    if _is_file(source):
+    if is_file_source(source):
         rows = read_rows(source)
         return {"train": parse_rows(rows, _resolve_format(format, _columns(rows), source), source, report, strict)}
     if "/" not in source:

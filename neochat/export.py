@@ -10,222 +10,14 @@ import json, os, shutil
 from pathlib import Path
 import torch
 from . import __version__
-from .config import Config, load_config
-from .data import HUB, _is_file
+from .card import write_model_card
 from .model import weights_dtype
 from .report import Report, check_runs
 from .runs import load_run
-from .template import STOP_STRINGS
 
 # %% auto #0
-__all__ = ['BASE_LICENSES', 'TEMPLATE_EXAMPLE', 'is_hub_id', 'base_license', 'dataset_id', 'card_metadata', 'base_description',
-           'model_card', 'write_model_card', 'latest_report', 'update_card', 'check_export', 'save_merged',
-           'export_run', 'check_repo_id', 'push_to_hub']
-
-# %% ../nbs/08b_export.ipynb #98ef94a0
-BASE_LICENSES = {"eleutherai/gpt-neo-125m": "mit", "eleutherai/gpt-neo-1.3b": "mit", "eleutherai/gpt-neo-2.7b": "mit",
-                 "tiny": "other"} # base model (lower case) -> licence id on the hub
-
-def is_hub_id(name:str # a run's `model.name`
-             )->bool:
-    "Is base model `name` a hub id (rather than `tiny` or a local folder)?"
-    return name != "tiny" and not name.startswith((".", "/", "~")) and not Path(name).expanduser().exists()
-
-def base_license(name:str # a run's `model.name`: hub id, local folder or "tiny"
-                )->str|None:
-    "The licence of base model `name`: from `BASE_LICENSES`, else from a local model folder's own card; None when unknown."
-    if name.lower() in BASE_LICENSES: return BASE_LICENSES[name.lower()]
-    readme = Path(name).expanduser()/"README.md"
-    if not readme.is_file(): return None
-    from huggingface_hub import ModelCard
-    try: return ModelCard.load(readme, ignore_metadata_errors=True).data.license
-    except Exception: return None  # a card that does not parse names no licence
-
-def dataset_id(source:str # a data source as the config names it
-              )->str|None:
-    "The hub dataset id of `source`: guanaco and orca by theirs, a hub id as given; None for the bundled sample and local files."
-    if source in HUB: return HUB[source]
-    return None if source == "sample" or _is_file(source) or "/" not in source else source
-
-# %% ../nbs/08b_export.ipynb #de2a5549
-def card_metadata(cfg:Config, # the run's config
-                  merged:bool=False # the card of a merged model, not of an adapter
-                 )->dict:
-    "The model card's front matter for a run of `cfg`: base model (hub ids only), datasets, licence, library, tags."
-    name, hub = cfg.model.name, is_hub_id(cfg.model.name)
-    meta = dict(base_model=name if hub else None, base_model_relation=("finetune" if merged else "adapter") if hub else None,
-                datasets=[i for i in map(dataset_id, cfg.data.sources) if i] or None, license=base_license(name),
-                library_name="transformers" if merged else "peft", pipeline_tag="text-generation",
-                tags=["neochat", "lora", "sft", "trl", "chat"] + (["merged"] if merged else []))
-    return {k: v for k, v in meta.items() if v is not None}
-
-# %% ../nbs/08b_export.ipynb #43d8063e
-def _n(v, fmt:str="{:,}")->str: return "–" if v is None else fmt.format(v)
-def _table(rows:list)->str: return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
-
-def _duration(seconds)->str:
-    if seconds is None: return "–"
-    m, s = divmod(round(seconds), 60); h, m = divmod(m, 60)
-    return f"{h} h {m} min" if h else f"{m} min {s} s" if m else f"{s} s"
-
-def base_description(name:str)->str:
-    "Base model `name` in words, linked where it is on the hub."
-    if name == "tiny": return "neochat's `tiny` GPT-Neo (2 layers, width 64, random weights, the real GPT-Neo tokenizer)"
-    return f"[`{name}`](https://huggingface.co/{name})" if is_hub_id(name) else f"the local model `{Path(name).name}`"
-
-def _card_intro(title:str, cfg:Config, s:dict, merged:bool)->str:
-    form = (f"a standalone model: the LoRA adapter merged into the base weights, stored in "
-            f"{str(weights_dtype(s.get('precision', 'fp32'))).removeprefix('torch.')}; transformers alone opens it" if merged
-            else "the LoRA adapter: it loads on top of its base model with peft")
-    return (f"# {title}\n\nA chat model fine-tuned with LoRA by [neochat](https://github.com/neochat-ai/neochat) from "
-            f"{base_description(cfg.model.name)}, on {_n(s.get('train_conversations'))} conversations. It was trained on the "
-            "assistant replies only (the loss skips everything else), in one chat template (`### Human:` / `### Assistant:`), "
-            f"with the tokenizer's EOS after every reply, so that it stops when its answer is done. This folder holds {form}.")
-
-def _card_model(cfg:Config, s:dict, targets:list)->str:
-    l, total, trained = cfg.lora, s.get("total_params"), s.get("trainable_params")
-    share = f" ({100 * trained / total:.2f}%)" if total and trained else ""
-    rows = [("base model", f"`{cfg.model.name}`" + (f" ({s['model_type']})" if s.get("model_type") else "")),
-            ("licence", base_license(cfg.model.name) or "not known to neochat: see the base model's"),
-            ("parameters", f"{_n(total)} with the adapter, {_n(trained)} of them trained{share}"),
-            ("LoRA", f"rank {l.r}, alpha {l.alpha} (updates scaled by {l.alpha / l.r:g}), dropout {l.dropout:g}, on {', '.join(targets)}"
-                     + (f"; {', '.join(l.modules_to_save)} trained in full" if l.modules_to_save else ""))]
-    return "## Model\n\n" + _table(rows)
-
-# %% ../nbs/08b_export.ipynb #300a3f3a
-def _source(src:str)->str:
-    "A data source in words: a link for a hub dataset, the file name for a local file."
-    if src == "sample": return "`sample` (the conversations bundled with neochat)"
-    i = dataset_id(src)
-    return f"`{src}` ([{i}](https://huggingface.co/datasets/{i}))" if i else f"`{Path(src).name}` (a local file)"
-
-def _card_data(cfg:Config, s:dict)->str:
-    d, per = cfg.data, s.get("data_sources") or {}
-    mixed = ("" if len(d.sources) == 1 else f" Mixed by weights {':'.join(f'{w:g}' for w in d.weights)}." if d.weights
-             else " Pooled in proportion to their size.")
-    out = [f"## Data\n\nSources: {'; '.join(map(_source, d.sources))}.{mixed} Shuffled with seed {d.seed}"
-           + (f" and cut to {d.limit:,} conversations." if d.limit else ".")]
-    if per: out.append("| read from | rows read | conversations kept |\n|---|--:|--:|\n"
-                       + "\n".join(f"| {Path(k).name if Path(k).is_absolute() else k} | {_n(c.get('read'))} | {_n(c.get('kept'))} |" for k, c in per.items()))
-    out.append(f"**{_n(s.get('train_conversations'))} conversations trained on, {_n(s.get('eval_conversations'))} held out** for "
-               f"evaluation. Fitted into {cfg.train.max_length} tokens ({s.get('truncation', 'tokens')}): "
-               f"{_n(s.get('whole_conversations'))} whole, {_n(s.get('shortened_conversations'))} shortened by dropping "
-               f"trailing turns, {_n(s.get('cut_conversations'))} cut at the token, {_n(s.get('dropped_conversations'))} dropped.")
-    return "\n\n".join(out)
-
-# %% ../nbs/08b_export.ipynb #41b94390
-TEMPLATE_EXAMPLE = [{"role": "system", "content": "You are a helpful assistant."},
-                    {"role": "user", "content": "How to keep healthy?"},
-                    {"role": "assistant", "content": "Sleep well, move every day and eat vegetables."},
-                    {"role": "user", "content": "Anything else?"}] # the conversation the card renders
-
-def _card_template(tokenizer)->str:
-    try: text = tokenizer.apply_chat_template(TEMPLATE_EXAMPLE, tokenize=False, add_generation_prompt=True)
-    except Exception as e: text = f"(the template cannot render this example: {' '.join(str(e).split())[:120]})"
-    return ("## Chat template\n\nTraining, the chat and the evaluation use one template, saved with the tokenizer "
-            "(`chat_template.jinja`, which `tokenizer.apply_chat_template` uses). A system prompt, a reply and the prompt for "
-            f"the next one render as:\n\n```text\n{text}\n```\n\nOnly the text after each `### Assistant:`, up to and "
-            f"including its EOS (`{tokenizer.eos_token}`), was trained. neochat's chat escapes a line of a message that starts "
-            "like a role marker (`\\### Human:`), so that no message can start a turn; `apply_chat_template` alone does not."
-            f"\n\n<details><summary>The template (Jinja)</summary>\n\n```jinja\n{tokenizer.chat_template}\n```\n\n</details>")
-
-def _card_training(cfg:Config, s:dict)->str:
-    t, ppl = cfg.train, s.get("final_eval_perplexity")
-    rows = [("trainer", "trl's `SFTTrainer`, loss on assistant tokens only; conversations packed into shared rows "
-                        f"{'(kept apart by the attention mask)' if s.get('packing') else 'off'}; compiled: {'yes' if s.get('compiled') else 'no'}"),
-            ("steps", f"{_n(s.get('steps'))}, of batch {t.batch_size} × gradient accumulation {t.grad_accum}"),
-            ("optimizer", f"{t.optimizer}, learning rate {t.learning_rate:g}, {t.lr_scheduler} schedule, warmup {t.warmup_ratio:.0%}"),
-            ("sequence length", f"{t.max_length} tokens"),
-            ("time", f"{_duration(s.get('seconds'))} on {s.get('device', '–')} in {s.get('precision', '–')}"),
-            ("held-out loss", f"{_n(s.get('first_eval_loss'), '{:.3f}')} before training, {_n(s.get('final_eval_loss'), '{:.3f}')} after"
-                              + (f" (perplexity {ppl:,.1f})" if ppl is not None else "")),
-            ("trained with", f"neochat {s.get('neochat', '–')}")]
-    return "## Training\n\n" + _table(rows) + "\n\n![Training and held-out loss by step](loss.png)"
-
-# %% ../nbs/08b_export.ipynb #00b9c70e
-def _card_eval(report:Report|None)->str:
-    if report is None:
-        return ("## Evaluation\n\nNot evaluated yet. `neochat eval RUN_DIR` measures the model against its base model (the same "
-                "weights with the adapter switched off) on held-out conversations (loss, stop rate, role leakage, repetition) "
-                "and writes its report card here.")
-    return ("## Evaluation\n\n`neochat eval` measured the model against its base model (the same weights with the adapter "
-            "switched off) on held-out conversations, generating replies as the chat generates them; ✓ marks a number that "
-            f"moved the right way from the base, ✗ the wrong way.\n\n{report.header()}\n\n{report.card()}\n\n"
-            f"### Showcase prompts\n\n{report.showcase_table(160)}")
-
-# %% ../nbs/08b_export.ipynb #34c55876
-def _card_use(cfg:Config, where:str, merged:bool)->str:
-    g = cfg.generation
-    load = ('from transformers import AutoModelForCausalLM, AutoTokenizer\n\n'
-            f'model = AutoModelForCausalLM.from_pretrained("{where}")') if merged else (
-            'from peft import AutoPeftModelForCausalLM\nfrom transformers import AutoTokenizer\n\n'
-            f'model = AutoPeftModelForCausalLM.from_pretrained("{where}")  # and its base model')
-    sample = (f"do_sample=True, temperature={g.temperature:g}, top_k={g.top_k}, top_p={g.top_p:g}" if g.temperature > 0 else "do_sample=False")
-    code = (f'{load}\ntokenizer = AutoTokenizer.from_pretrained("{where}")\n'
-            'messages = [{"role": "user", "content": "How to keep healthy?"}]\n'
-            'inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)\n'
-            f'out = model.generate(**inputs, max_new_tokens={g.max_new_tokens}, {sample},\n'
-            f'                     stop_strings={STOP_STRINGS!r}, tokenizer=tokenizer, pad_token_id=tokenizer.eos_token_id)\n'
-            'reply = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)\n'
-            f'print(reply.split("{STOP_STRINGS[0]}")[0].split("{STOP_STRINGS[1]}")[0].strip())')
-    chat = ("```python\nfrom neochat.chat import ChatSession\n\nchat = ChatSession(model, tokenizer)  # history, streaming, "
-            "the same template and stop rules\nprint(chat.send(\"How to keep healthy?\"))\n```"
-            + ("" if merged else "\n\nor, in a terminal, from a local copy of this folder: `neochat chat DIR`."))
-    return (f"## Use it\n\n```python\n{code}\n```\n\nThese are the run's sampling settings. `do_sample=False` gives the greedy "
-            "reply, token for token the one neochat's chat gives at temperature 0 without a repetition penalty. The chat "
-            f"itself also applies a repetition penalty of {g.repetition_penalty:g} that spares EOS (transformers' "
-            "`repetition_penalty` would penalise the EOS that ends every earlier reply in the prompt, and keep the model from "
-            f"stopping). With neochat installed, chat with it:\n\n{chat}")
-
-# %% ../nbs/08b_export.ipynb #59ae2415
-def _card_limits(cfg:Config, s:dict)->str:
-    t, name = cfg.train, cfg.model.name
-    out = [f"A LoRA fine-tune of {_n(s.get('steps'))} steps on {_n(s.get('train_conversations'))} conversations teaches a model a "
-           "format and a manner, not knowledge: it answers as confidently when it is wrong, makes up facts, names and "
-           "sources, and is no source of medical, legal or financial advice.",
-           "It had no safety training (no refusals, no preference tuning): it can write offensive or harmful text, and it "
-           f"carries the biases of its base model's pre-training data{' (the Pile)' if 'gpt-neo' in name.lower() else ''} "
-           "and of its conversations.",
-           f"It saw conversations of up to {t.max_length} tokens (longer ones were cut), in the `### Human:` / `### Assistant:` "
-           f"template only. The model reads at most {s.get('context_length') or cfg.model.max_positions:,} positions; neochat's chat leaves out the "
-           "oldest turns of a longer conversation."]
-    if name == "tiny": out.insert(0, "**A test model.** Its base has random weights: it learned where replies end, but what it "
-                                     "writes is nonsense. It exists to test neochat, offline, in a minute.")
-    if not is_hub_id(name): out.append(f"The adapter's base model is a folder on the machine that trained it "
-                                       f"(`{s.get('base_model', name)}`): the adapter form loads only where that folder is.")
-    return "## Limitations\n\n" + "\n".join(f"- {x}" for x in out)
-
-# %% ../nbs/08b_export.ipynb #cb62fb19
-def model_card(run_dir, # a finished run (or the folder its final files are being written to)
-               merged:bool=False, # the card of a merged, standalone model rather than of the adapter
-               name:str=None, # the card's title; default: the run directory's name
-               where:str=None, # the folder or hub repo the card's code loads; default: `run_dir`
-               report:Report=None # this run's evaluation; default: its latest (`latest_report`)
-              ):
-    "The model card (a `huggingface_hub.ModelCard`) of a finished run, written from its files."
-    from huggingface_hub import ModelCard, ModelCardData
-    from transformers import AutoTokenizer
-    run_dir = Path(run_dir)
-    cfg, s = load_config(run_dir/"neochat.toml"), json.loads((run_dir/"run.json").read_text())
-    ac = run_dir/"adapter_config.json"
-    targets = (sorted({t.rsplit(".", 1)[-1] for t in json.loads(ac.read_text()).get("target_modules") or []})  # peft's all-linear saves paths
-               if ac.exists() else list(cfg.lora.targets))
-    body = [_card_intro(name or run_dir.name, cfg, s, merged), _card_model(cfg, s, targets), _card_data(cfg, s),
-            _card_template(AutoTokenizer.from_pretrained(run_dir)), _card_training(cfg, s),
-            _card_eval(report if report is not None else latest_report(run_dir)), _card_use(cfg, where or str(run_dir), merged),
-            _card_limits(cfg, s)]
-    return ModelCard(f"---\n{ModelCardData(**card_metadata(cfg, merged)).to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
-
-def write_model_card(run_dir, # a finished run
-                     path=None, # where to write it; default: the run's README.md
-                     **kwargs # `model_card`'s options
-                    )->Path:
-    "Write `run_dir`'s `model_card` to `path`, replacing what was there (peft's empty template, an older card) in one step."
-    path = Path(path or Path(run_dir)/"README.md")
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")  # a reader (a chat, an upload) never sees half a card
-    try: model_card(run_dir, **kwargs).save(tmp); os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
+__all__ = ['latest_report', 'latest_evaluation', 'update_card', 'check_export', 'save_merged', 'export_run', 'check_repo_id',
+           'push_to_hub']
 
 # %% ../nbs/08b_export.ipynb #2a20a393
 def latest_report(run_dir # a finished run
@@ -240,6 +32,12 @@ def latest_report(run_dir # a finished run
         if mine: return Report(mine, r.seconds, r.showcase_prompts)
     return None
 
+def latest_evaluation(run_dir # a finished run
+                     )->str|None:
+    "The card's evaluation section for `run_dir`: its `latest_report`, as `Report.model_card_section` writes it; None when there is none."
+    report = latest_report(run_dir)
+    return None if report is None else report.model_card_section()
+
 def update_card(run_dir, # a run that `report` measured
                 report:Report # from `evaluate_runs`
                )->Path:
@@ -249,7 +47,7 @@ def update_card(run_dir, # a run that `report` measured
     if not mine: raise ValueError(f"the report has no measurement of {run_dir}")
     one = Report(mine, report.seconds, report.showcase_prompts)
     one.to_json(run_dir/"eval"/"card.json")
-    return write_model_card(run_dir, report=one)
+    return write_model_card(run_dir, evaluation=one.model_card_section())
 
 # %% ../nbs/08b_export.ipynb #7581a34a
 def check_export(run_dir, # should be a finished run
@@ -290,7 +88,8 @@ def export_run(run_dir, # a finished run directory
     try:
         if merged: save_merged(run_dir, tmp); shutil.copy2(run_dir/"loss.png", tmp)
         else: shutil.copytree(run_dir, tmp, ignore=lambda d, names: [n for n in names if n in ("README.md", "checkpoints", "eval") or n.startswith(".")])
-        write_model_card(run_dir, tmp/"README.md", merged=merged, name=(repo_id or out_dir.name).split("/")[-1], where=repo_id or str(out_dir))
+        write_model_card(run_dir, tmp/"README.md", merged=merged, name=(repo_id or out_dir.name).split("/")[-1], where=repo_id or str(out_dir),
+                         evaluation=latest_evaluation(run_dir))
         if out_dir.exists(): out_dir.rmdir()
         tmp.rename(out_dir)
     except BaseException:

@@ -202,6 +202,15 @@ def save(self:Report, path # REPORT.json; REPORT.md and the plots go beside it
     self.to_markdown(path.with_suffix(".md"))
     return path, path.with_suffix(".md")
 
+# %% ../nbs/08a_report_card.ipynb #69113802
+@patch
+def model_card_section(self:Report)->str:
+    "The report as the model card's evaluation section (markdown, without its heading)."
+    return ("`neochat eval` measured the model against its base model (the same weights with the adapter "
+            "switched off) on held-out conversations, generating replies as the chat generates them; ✓ marks a number that "
+            f"moved the right way from the base, ✗ the wrong way.\n\n{self.header()}\n\n{self.card()}\n\n"
+            f"### Showcase prompts\n\n{self.showcase_table(160)}")
+
 # %% ../nbs/08a_report_card.ipynb #77b3e58c
 def check_runs(run_dirs:list # run directories
               ):

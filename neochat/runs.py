@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch
 from transformers import TrainerCallback
+from .card import write_model_card
 from .config import Config, get_preset, load_config, neochat_home, save_config, validate
 from .model import base_lm, gguf_file, load_causal_lm, pick_device, pick_precision, set_attention, weights_dtype
 from .template import check_template
@@ -22,7 +23,7 @@ __all__ = ['TRAINING_MODULES', 'NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'ADAPTER_FILE
            'RunEstimate', 'StepTimer', 'estimate_run', 'notebook_train', 'why_not_a_run', 'load_run']
 
 # %% ../nbs/05a_runs.ipynb #0cf1674d
-TRAINING_MODULES = ("config", "data", "template", "model", "attention", "loss", "train", "export") # what a run's files depend on
+TRAINING_MODULES = ("config", "data", "template", "model", "attention", "loss", "train", "card") # what a run's files depend on
 
 def _code_hash()->str:
     "A hash of the modules that shape a run (`TRAINING_MODULES`) and the bundled data: what a run depends on besides its config."
@@ -56,7 +57,6 @@ def cached_run(cfg:Config=None, # the run's config (default: the `tiny` preset);
         cfg.train.output_dir = str(run_dir); save_config(cfg, tmp/"neochat.toml")
         if run_dir.exists(): shutil.rmtree(run_dir)  # an incomplete leftover
         tmp.rename(run_dir)
-        from neochat.export import write_model_card
         write_model_card(run_dir)  # its card names the folder it ended up in
     return run_dir
 

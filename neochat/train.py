@@ -13,6 +13,7 @@ from transformers import TrainerCallback
 from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversation, check_template
+from .card import write_model_card
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
 from .loss import TokenCrossEntropy, add_trained_token_head, own_loss_pays
 from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, model_positions, pick_device,
@@ -317,8 +318,7 @@ def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict,
     (tmp/"log_history.json").write_text(json.dumps(history, indent=1))
     plot_history(history, f"neochat: {cfg.model.name}").savefig(tmp/"loss.png")
     (tmp/"run.json").write_text(json.dumps({"neochat": __version__, **summary}, indent=1))
-    from neochat.export import write_model_card  # the card's home is the export stage; it reads the files just written
-    try: write_model_card(tmp, name=run_dir.name, where=str(run_dir))  # replaces the empty card peft's save_pretrained wrote
+    try: write_model_card(tmp, name=run_dir.name, where=str(run_dir))  # from the files just written; replaces the empty card peft's save_pretrained wrote
     except Exception as e:  # a card is not worth a run: say so, and `neochat export` writes it again
         print(f"neochat: warning: the model card was not written ({type(e).__name__}: {e})", file=sys.stderr)
     _publish(run_dir, tmp)
