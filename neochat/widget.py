@@ -8,6 +8,8 @@ Docs: https://neochat-ai.github.io/neochat/chat_widget.html.md"""
 from __future__ import annotations
 import dataclasses, html, inspect, sys, threading, time
 from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
 import anywidget, traitlets as T
 import ipywidgets as W
 from markdown_it import MarkdownIt
@@ -17,8 +19,8 @@ from .chat import ChatSession
 from .runs import in_colab
 
 # %% auto #0
-__all__ = ['LABELS', 'HINT', 'CSS', 'ESM', 'DELIM', 'NO_STOP', 'ACTIONS', 'WIDGET_VIEW', 'CUSTOM', 'reply_html', 'message_item',
-           'conversation_html', 'ChatView', 'widget_message_pump', 'ChatWidget', 'preset_of']
+__all__ = ['LABELS', 'HINT', 'STATIC', 'CSS', 'ESM', 'DELIM', 'NO_STOP', 'ACTIONS', 'WIDGET_VIEW', 'CUSTOM', 'reply_html',
+           'message_item', 'conversation_html', 'ChatView', 'widget_message_pump', 'ChatWidget', 'preset_of']
 
 # %% ../nbs/07_chat_widget.ipynb #99a1e749
 def _markdown()->MarkdownIt:
@@ -53,58 +55,9 @@ def message_item(role:str, # user | assistant | error
     return dict(role=role, label=LABELS["base" if base and role == "assistant" else role], html=body)
 
 # %% ../nbs/07_chat_widget.ipynb #753c4e47
-CSS = r"""
-.neochat-view {
-  --nc-pane: var(--jp-layout-color2, var(--colab-secondary-surface-color, #f3f4f6));
-  --nc-bubble: var(--jp-layout-color0, var(--colab-primary-surface-color, #ffffff));
-  --nc-fg: var(--jp-content-font-color1, var(--colab-primary-text-color, #1f2328));
-  --nc-muted: var(--jp-ui-font-color1, var(--colab-primary-text-color, #3b424b));
-  --nc-border: var(--jp-border-color1, #c8cfd6);
-  --nc-user: var(--jp-brand-color0, #0b57d0);
-  --nc-code: var(--jp-cell-editor-background, var(--colab-secondary-surface-color, #eef0f3));
-  --nc-error: var(--jp-error-color1, #cf222e);
-  --nc-button: var(--jp-layout-color1, var(--colab-primary-surface-color, #ffffff));
-  display: flex; flex-direction: column; gap: 6px; max-width: 860px; color: var(--nc-fg);
-  font-family: var(--jp-content-font-family, system-ui, -apple-system, "Segoe UI", sans-serif); font-size: 14px;
-}
-.neochat-chat { background: var(--nc-pane); border: 1px solid var(--nc-border); border-radius: 8px; padding: 8px;
-  min-height: 120px; max-height: 420px; overflow-y: auto; overscroll-behavior: contain; }
-.neochat-messages { display: flex; flex-direction: column; gap: 6px; }
-.neochat-msg { display: flex; flex-direction: column; align-items: flex-start; min-width: 0; }
-.neochat-msg-user { align-items: flex-end; }
-.neochat-role { font-size: 11px; color: var(--nc-muted); margin: 0 8px 1px; }
-.neochat-text { max-width: 85%; min-width: 0; box-sizing: border-box; padding: 6px 10px; border-radius: 10px; line-height: 1.45;
-  overflow-wrap: anywhere; background: var(--nc-bubble); color: var(--nc-fg); border: 1px solid var(--nc-border); }
-.neochat-msg-user .neochat-text { background: var(--nc-user); color: #ffffff; border-color: var(--nc-user); }
-.neochat-msg-error .neochat-text { border: 1px solid var(--nc-error); border-left-width: 4px; }
-.neochat-plain { white-space: pre-wrap; }
-.neochat-text > :first-child { margin-top: 0; }
-.neochat-text > :last-child { margin-bottom: 0; }
-.neochat-text p, .neochat-text ul, .neochat-text ol, .neochat-text pre, .neochat-text table { margin: 0 0 0.5em; }
-.neochat-text h1, .neochat-text h2, .neochat-text h3, .neochat-text h4 { margin: 0.2em 0 0.4em; line-height: 1.25; color: inherit; }
-.neochat-text h1 { font-size: 1.35em; } .neochat-text h2 { font-size: 1.2em; } .neochat-text h3, .neochat-text h4 { font-size: 1.05em; }
-.neochat-text ul, .neochat-text ol { padding-left: 1.4em; }
-.neochat-text code { font-family: var(--jp-code-font-family, ui-monospace, SFMono-Regular, Menlo, Consolas, monospace); font-size: 0.92em;
-  background: var(--nc-code); padding: 0 3px; border-radius: 4px; }
-.neochat-text pre { background: var(--nc-code); padding: 8px; border-radius: 6px; overflow-x: auto; max-width: 100%; white-space: pre; }
-.neochat-text pre code { padding: 0; background: none; overflow-wrap: normal; }
-.neochat-text table { border-collapse: collapse; } .neochat-text th, .neochat-text td { border: 1px solid var(--nc-border); padding: 2px 6px; }
-.neochat-text a { color: inherit; text-decoration: underline; }
-.neochat-typing, .neochat-empty { color: var(--nc-muted); }
-.neochat-hint { color: var(--nc-muted); padding: 24px 12px; text-align: center; line-height: 1.5; }
-.neochat-compose { display: flex; gap: 6px; align-items: flex-end; }
-.neochat-input { flex: 1 1 auto; min-height: 36px; max-height: 200px; resize: vertical; box-sizing: border-box; padding: 7px 9px;
-  font: inherit; line-height: 1.4; color: var(--nc-fg); background: var(--nc-bubble); border: 1px solid var(--nc-border); border-radius: 8px; }
-.neochat-input:focus { outline: 2px solid var(--nc-user); outline-offset: -1px; }
-.neochat-buttons { display: flex; gap: 6px; flex-wrap: wrap; }
-.neochat-button { font: inherit; font-size: 13px; padding: 5px 12px; border-radius: 6px; cursor: pointer; color: var(--nc-fg);
-  background: var(--nc-button); border: 1px solid var(--nc-border); }
-.neochat-button:hover:enabled { filter: brightness(0.93); }
-.neochat-send { background: var(--nc-user); color: #ffffff; border-color: var(--nc-user); height: 36px; }
-.neochat-stop:enabled { background: var(--nc-error); color: #ffffff; border-color: var(--nc-error); }
-.neochat-button:disabled { opacity: 0.4; cursor: not-allowed; filter: grayscale(1); }
-.neochat-status { font-size: 12px; color: var(--nc-muted); min-height: 1.3em; }
-.neochat-static .neochat-chat { max-height: none; }"""
+STATIC = Path(str(files("neochat")/"static")) # the widget's browser side: hand-written files shipped in the package
+CSS = STATIC/"chat_widget.css"
+ESM = STATIC/"chat_widget.js"
 
 # %% ../nbs/07_chat_widget.ipynb #ddb74013
 def conversation_html(items:list, # message dicts (`message_item`)
@@ -114,127 +67,7 @@ def conversation_html(items:list, # message dicts (`message_item`)
     body = "".join(f'<div class="neochat-msg neochat-msg-{m["role"]}"><div class="neochat-role">{html.escape(m["label"])}</div>'
                    f'<div class="neochat-text">{m["html"]}</div></div>' for m in items)
     body = body or f'<div class="neochat-hint">{html.escape(hint)}</div>'
-    return f'<div class="neochat-view neochat-static"><style>{CSS}</style><div class="neochat-chat"><div class="neochat-messages">{body}</div></div></div>'
-
-# %% ../nbs/07_chat_widget.ipynb #771a4c45
-_JS_RULES = r"""
-export const FOLLOW_SLACK = 40; // px: this close to the bottom, the pane keeps following new text
-
-export function nearBottom(scrollTop, scrollHeight, clientHeight) {
-  return scrollHeight - scrollTop - clientHeight <= FOLLOW_SLACK;
-}
-
-// What a key pressed in the input box does: "send" (Enter), "newline" (Shift+Enter: the browser adds it), or null.
-export function keyAction(e) {
-  if (e.key !== "Enter" || e.isComposing || e.keyCode === 229) return null; // 229: an IME is composing
-  return e.shiftKey ? "newline" : "send";
-}
-
-export const KEY_EVENTS = ["keydown", "keypress", "keyup"]; // all kept from the notebook (see render)
-
-export const BUTTONS = [["stop", "Stop", "stop the reply, keeping what was said"],
-  ["retry", "Retry", "a new reply to your last message"], ["undo", "Undo", "remove your last message and its reply"],
-  ["continue", "Continue", "extend the last reply"], ["clear", "Clear", "start a new conversation and empty the box"]];"""
-
-# %% ../nbs/07_chat_widget.ipynb #2656795a
-_JS_MESSAGE = r"""
-function h(tag, cls, text) {
-  const n = document.createElement(tag);
-  if (cls) n.className = cls;
-  if (text != null) n.textContent = text;
-  return n;
-}
-
-function messageNode(m) {
-  const node = h("div", `neochat-msg neochat-msg-${m.role}`), text = h("div", "neochat-text");
-  text.innerHTML = m.html; // made safe in Python (message_item): no raw HTML, no images
-  node.append(h("div", "neochat-role", m.label), text);
-  return node;
-}"""
-
-# %% ../nbs/07_chat_widget.ipynb #93bfb745
-_JS_RENDER = r"""
-function render({ model, el }) {
-  el.classList.add("neochat-view");
-  const pane = h("div", "neochat-chat"), list = h("div", "neochat-messages"), status = h("div", "neochat-status");
-  const compose = h("div", "neochat-compose"), input = h("textarea", "neochat-input"), row = h("div", "neochat-buttons");
-  const buttons = { send: h("button", "neochat-button neochat-send", "Send") };
-  buttons.send.title = "send the message (Enter)";
-  for (const [action, label, tip] of BUTTONS) {
-    const b = (buttons[action] = h("button", `neochat-button neochat-${action}`, label));
-    b.title = tip;
-    b.addEventListener("click", () => model.send({ event: "click", action }));
-    row.append(b);
-  }
-  input.rows = 2;
-  input.placeholder = "Message neochat: Enter sends, Shift+Enter adds a line";
-  pane.setAttribute("role", "log");
-  pane.append(list); compose.append(input, buttons.send); el.append(pane, compose, row, status);
-
-  // The pane follows new text while it is scrolled to the bottom; scrolled up to read, it stays put. (A scroll is
-  // reported a frame later: text arriving in between sees the pane above where the chat last put it, and stays put.)
-  let follow = true, pendingNode = null, stuckAt = 0;
-  const atBottom = () => nearBottom(pane.scrollTop, pane.scrollHeight, pane.clientHeight);
-  pane.addEventListener("scroll", () => { follow = atBottom(); });
-  const stick = () => {
-    if (pane.scrollTop < stuckAt - 1) follow = atBottom();
-    if (follow) { pane.scrollTop = pane.scrollHeight; stuckAt = pane.scrollTop; }
-  };
-  function draw() {
-    const p = model.get("pending"), nodes = model.get("messages").map(messageNode);
-    pendingNode = p && p.role ? messageNode(p) : null;
-    if (pendingNode) nodes.push(pendingNode);
-    if (!nodes.length) nodes.push(h("div", "neochat-hint", model.get("hint")));
-    list.replaceChildren(...nodes); stick();
-  }
-  function drawPending() {
-    const p = model.get("pending");
-    if (pendingNode && p && p.role) { pendingNode.lastChild.innerHTML = p.html; stick(); } else draw();
-  }
-  function drawControls() {
-    const on = new Set(model.get("enabled"));
-    for (const [action, b] of Object.entries(buttons)) b.disabled = !on.has(action);
-    buttons.stop.hidden = !model.get("show_stop");
-    status.textContent = model.get("status");
-  }
-
-  // The text travels inside the "send" message, so it cannot race the box's own (throttled) sync of `draft`.
-  const autosize = () => { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight + 2, 200) + "px"; };
-  const sync = () => { model.set("draft", input.value); model.save_changes(); autosize(); };
-  function submit() {
-    if (!input.value.trim() || model.get("busy")) return;
-    model.send({ event: "send", text: input.value });
-    input.value = ""; sync(); follow = true; stuckAt = 0; // (your message: the pane follows again)
-  }
-  // Python changes the box by message ("fill"): put a failed or undone message back, or empty the box (Clear).
-  const onMessage = (msg) => { if (msg && "fill" in msg && (msg.always || !input.value.trim())) { input.value = msg.fill; sync(); } };
-  input.addEventListener("input", sync);
-  // Keys pressed in the chat are the chat's, never the notebook's shortcuts (Shift+Enter or Ctrl+Enter running this
-  // cell again, Escape, A, B, D D). Stopping them at the box is too late for Notebook 7, which reads keys on `document`
-  // in the capture phase, before the box gets them; lumino (the shortcuts of Notebook 7 and JupyterLab) ignores keys
-  // from inside an element marked `data-lm-suppress-shortcuts`. Every listener above the chat in the bubbling phase
-  // (JupyterLab's shortcuts, the notebook's own, other frontends') is cut off by the chat's root, which stops the keys
-  // on their way in (the capture phase); so the box's Enter is handled there too.
-  const ownKeys = (e) => {
-    e.stopPropagation();
-    if (e.type === "keydown" && e.target === input && keyAction(e) === "send") { e.preventDefault(); submit(); }
-  };
-  el.setAttribute("data-lm-suppress-shortcuts", "true");
-  for (const type of KEY_EVENTS) el.addEventListener(type, ownKeys, true);
-  buttons.send.addEventListener("click", submit);
-
-  const handlers = [["change:messages change:hint", draw], ["change:pending", drawPending], ["msg:custom", onMessage],
-    ["change:enabled change:show_stop change:status change:busy", drawControls]];
-  for (const [events, f] of handlers) for (const ev of events.split(" ")) model.on(ev, f);
-  input.value = model.get("draft"); draw(); drawControls();
-  return () => {
-    for (const [events, f] of handlers) for (const ev of events.split(" ")) model.off(ev, f);
-    for (const type of KEY_EVENTS) el.removeEventListener(type, ownKeys, true);
-  };
-}
-
-export default { render };"""
-ESM = _JS_RULES + _JS_MESSAGE + _JS_RENDER
+    return f'<div class="neochat-view neochat-static"><style>{CSS.read_text()}</style><div class="neochat-chat"><div class="neochat-messages">{body}</div></div></div>'
 
 # %% ../nbs/07_chat_widget.ipynb #14e12d16
 class ChatView(anywidget.AnyWidget):
