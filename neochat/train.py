@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #f53381c7
 from __future__ import annotations
-import contextlib, errno, functools, json, math, os, shutil, sys, time
+import contextlib, errno, signal, threading, functools, json, math, os, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from transformers import TrainerCallback
@@ -24,7 +24,7 @@ __all__ = ['MIN_SUPERVISED_TOKENS', 'RUN_FILES', 'RESUMABLE', 'TrainingError', '
            'packing_collator', 'use_compile', 'trainer_class', 'plot_history', 'LossPlot', 'NanGuard',
            'is_complete_run', 'last_checkpoint', 'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock',
            'save_run', 'effective_batch', 'process_state', 'on_main', 'quiet_unless', 'TrainingInterrupted',
-           'check_settings', 'TrainResult', 'StartEval', 'disk_full', 'train']
+           'check_settings', 'TrainResult', 'StartEval', 'CtrlC', 'disk_full', 'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
 class TrainingError(RuntimeError):
@@ -434,6 +434,28 @@ def _load_data(cfg:Config, data=None):
     print(prep.summary())
     return tokenizer, prep
 
+# %% ../nbs/05_training.ipynb #249bc639
+class CtrlC(TrainerCallback):
+    "Ctrl-C during training stops it at the end of a step: the signal raises a flag, the callback the `KeyboardInterrupt`."
+    def __init__(self): self.pressed = False
+
+    def _press(self, signum, frame):
+        if self.pressed: raise KeyboardInterrupt  # a second Ctrl-C: at once
+        self.pressed = True
+
+    @contextlib.contextmanager
+    def installed(self, on:bool=True # take the signal (only the main thread of a single process can)
+                 ):
+        "Take SIGINT for the duration of the block, then give it back as it was."
+        if not on or threading.current_thread() is not threading.main_thread(): yield self; return
+        before = signal.signal(signal.SIGINT, self._press)
+        try: yield self
+        finally: signal.signal(signal.SIGINT, before)
+
+    def _stop_here(self, *args, **kwargs):
+        if self.pressed: raise KeyboardInterrupt
+    on_step_end = on_substep_end = on_prediction_step = _stop_here
+
 # %% ../nbs/05_training.ipynb #1926336f
 def _load_model(cfg:Config, tokenizer, device:str, precision:str):
     "The base model with a fresh adapter (compiled where `cfg` asks), its counts, and the collator that batches for it."
@@ -486,8 +508,9 @@ def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot, 
         trainer.evaluate(); start = {k: v for k, v in trainer.state.log_history[-1].items() if k != "step"}
     trainer.add_callback(StartEval(start))
     if n > 1: trainer.model._is_accelerate_prepared = False  # evaluate() prepared it for evaluation only: train() must wrap it in DDP
+    ctrl_c = CtrlC(); trainer.add_callback(ctrl_c)
     try:
-        trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+        with ctrl_c.installed(n == 1): trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
         if guard.bad_step is not None: _nan_stop(run_dir, guard, main)
         summary = dict(_summary(cfg, trainer, prep, precision, device, counts, started), packing=collator is not None, compiled=compiled,
                        model_type=base_lm(model).config.model_type, context_length=cfg.model.max_positions)

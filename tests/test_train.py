@@ -64,7 +64,9 @@ def test_saved_template_marks_replies_and_one_eos(resumed_run):
 def test_two_trainings_on_one_directory(tmp_path):
     "While one `neochat train` runs, a second on the same --output is refused in one line and changes nothing."
     out = tmp_path/"run"
-    first = subprocess.Popen(_train(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # (100,000 steps: the first training still holds the lock however slowly the second starts; it is killed below)
+    first = subprocess.Popen(_train(out, "--max-steps", "100000"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
     try:
         wait_until(lambda: (out/".lock").exists() or first.poll() is not None, 300, "the first training's lock")
         assert (out/".lock").read_text().strip() == str(first.pid)
