@@ -7,7 +7,7 @@
 #   widget in Chromium (JupyterLab and Notebook 7), the docs.
 # Each test file's tests run in one process (they share their fixtures: a browser page, a trained run); each
 # notebook run is a test class of its own. The tiny run the notebooks and tests chat with is trained once per machine
-# (neochat.runs.cached_run) and reused until the code that shapes training changes.
+# (neochat.session.cached_run) and reused until the code that shapes training changes.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] && . .venv/bin/activate

@@ -10,7 +10,8 @@ import json, os, random, shutil, subprocess, sys, tempfile, time, zipfile
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from .config import Config, GenerationSettings, LoraSettings, ModelSettings, TrainSettings, DataSettings, neochat_home
-from .data import asset, parse_guanaco, read_rows
+from .data import parse_guanaco, read_rows
+from .sources import asset
 
 # %% auto #0
 __all__ = ['SMOLLM2_WHEEL', 'SAMPLED', 'GREEDY', 'ROWS', 'smollm2_gguf', 'BehaviourSettings', 'behaviour_rows', 'train_original',
@@ -93,8 +94,8 @@ def neochat_config(model_name:str, s:BehaviourSettings, run_dir, truncation:str=
 def train_neochat(model_name:str, conversations:list, heldout:list, s:BehaviourSettings, run_dir, truncation:str="turns"):
     "neochat's recipe on `conversations`; returns (the trained model, its run's summary)."
     from datasets import DatasetDict
-    from neochat.data import to_dataset
-    from neochat.runs import load_run
+    from neochat.sources import to_dataset
+    from neochat.rundir import load_run
     from neochat.train import train
     data = DatasetDict(train=to_dataset(conversations), eval=to_dataset(heldout))
     res = train(neochat_config(model_name, s, run_dir, truncation), overwrite=Path(run_dir).exists(), data=data, live_plot=False)
@@ -145,12 +146,12 @@ class BehaviourCard:
 
     def replies(self, n:int=4, mode:str="sampled", width:int=160)->str:
         "The first `n` held-out prompts with every column's raw reply (before the chat cuts at a stop string), as a markdown table."
-        from neochat.report import _cell
+        from neochat.report import table_cell
         names = list(self.columns)
         rows = [f"| prompt | {' | '.join(names)} |", "|---" * (len(names) + 1) + "|"]
         for i in range(min(n, self.settings["heldout"])):
             r = [self.columns[c][mode]["replies"][i] for c in names]
-            rows.append(f"| {_cell(r[0]['prompt'], 60)} | " + " | ".join(_cell(x["raw"], width) or "*(empty)*" for x in r) + " |")
+            rows.append(f"| {table_cell(r[0]['prompt'], 60)} | " + " | ".join(table_cell(x["raw"], width) or "*(empty)*" for x in r) + " |")
         return "\n".join(rows)
 
     def _repr_markdown_(self): return f"{self.header()}\n\n{self.table()}"

@@ -18,13 +18,13 @@ from .config import LoraSettings
 from .attention import PackingCollator, compile_blocks, enable_fast_attention
 from .fastgen import generation_bench, synchronize
 from .loss import trained_token_loss
+from .workloads import packed_batches, padded_batches, synthetic_conversations, synthetic_messages
 from .model import TINY_GPT_NEO, base_lm, gpt_neo_config
 
 # %% auto #0
 __all__ = ['ARCHITECTURES', 'BENCH_PRESETS', 'T4_BYTES', 'CUDA_CONTEXT_BYTES', 'bench_config', 'BenchPlan', 'bench_plan',
-           'synthetic_conversations', 'padded_batches', 'packed_batches', 'TimedTraining', 'alternate', 'model_loss',
-           'neochat_loss', 'lora', 'checkpointing', 'neochat_training', 'finish_neochat', 'default_batch_check',
-           'synthetic_messages', 'TokenClock', 'train_row', 'bench_table', 'run_bench']
+           'TimedTraining', 'alternate', 'model_loss', 'neochat_loss', 'lora', 'checkpointing', 'neochat_training',
+           'finish_neochat', 'default_batch_check', 'TokenClock', 'train_row', 'bench_table', 'run_bench']
 
 # %% ../nbs/10_bench.ipynb #1ceb5209
 ARCHITECTURES = {
@@ -71,44 +71,6 @@ def bench_plan(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto": the 1.3
     if preset == "auto": preset = "gpt-neo-1.3b" if torch.cuda.is_available() else "cpu-small"
     if preset not in BENCH_PRESETS: raise ValueError(f"bench: unknown preset '{preset}' (valid: auto, {', '.join(BENCH_PRESETS)})")
     return replace(BENCH_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
-
-# %% ../nbs/10_bench.ipynb #32239a6b
-def synthetic_conversations(n:int, # how many
-                            max_length:int=512, # cut here
-                            median_length:int=250, # median length before the cut
-                            sigma:float=0.75, # spread of log-length
-                            seed:int=0)->list:
-    "Tokenized conversations: `input_ids` and `labels` lists (prompt untrained), guanaco-like lengths."
-    rng = np.random.default_rng(seed)
-    lens = np.clip(np.round(rng.lognormal(math.log(median_length), sigma, n)), 8, max_length).astype(int)
-    out = []
-    for l in lens:
-        ids = rng.integers(0, 50256, l).tolist()[:-1] + [50256]
-        p = int(l * rng.uniform(0.1, 0.4))
-        out.append({"input_ids": ids, "labels": [-100] * p + ids[p:]})
-    return out
-
-# %% ../nbs/10_bench.ipynb #f13269ed
-def padded_batches(convs:list, batch_size:int=4, pad_token_id:int=50256, pad_to:int=None):
-    "Yield `(batch, real_tokens)`: `batch_size` conversations padded to the longest (or to `pad_to`)."
-    for i in range(0, len(convs) - batch_size + 1, batch_size):
-        cs = convs[i:i + batch_size]
-        n = pad_to or max(len(c["input_ids"]) for c in cs)
-        pad = lambda c, k, v: c[k] + [v] * (n - len(c[k]))
-        batch = {"input_ids": torch.tensor([pad(c, "input_ids", pad_token_id) for c in cs]),
-                 "attention_mask": torch.tensor([[1] * len(c["input_ids"]) + [0] * (n - len(c["input_ids"])) for c in cs]),
-                 "labels": torch.tensor([pad(c, "labels", -100) for c in cs])}
-        yield batch, sum(len(c["input_ids"]) for c in cs)
-
-def packed_batches(convs:list, rows:int=8, max_length:int=512, pad_to_max_length:bool=False, group:int=64):
-    "Yield `(batch, real_tokens)`: `rows` packed rows (examples kept apart, `PackingCollator`) per batch."
-    coll = PackingCollator(max_length, pad_to_max_length=pad_to_max_length)
-    todo = []
-    for i in range(0, len(convs), group):
-        todo += coll.rows(convs[i:i + group])
-        while len(todo) >= rows:
-            rs, todo = todo[:rows], todo[rows:]
-            yield coll.collate(rs), sum(len(r["input_ids"]) for r in rs)
 
 # %% ../nbs/10_bench.ipynb #873b6f7a
 def _reset_peak(device):
@@ -251,20 +213,6 @@ def default_batch_check(base, convs, length:int=512, steps:int=1)->dict:
         base = m.unload(); del m; _free(device)
     enable_fast_attention(base, False)
     return out
-
-# %% ../nbs/10_bench.ipynb #7bc18e06
-_WORDS = ("the of and to in is that for it as with was on be by this are or from at an have not but which model data train "
-          "learn reply question answer token chat neural layer attention window value").split()
-
-def synthetic_messages(n:int, # how many
-                       max_length:int=512, median_length:int=250, sigma:float=0.75, seed:int=0):
-    "Conversations of words with `synthetic_conversations`' lengths (a user turn, then a reply twice as long), as a `DatasetDict` with a train split of `messages`."
-    from datasets import Dataset, DatasetDict
-    rng = np.random.default_rng(seed)
-    say = lambda k: " ".join(rng.choice(_WORDS, max(2, int(k))))
-    lens = np.clip(rng.lognormal(math.log(median_length), sigma, n), 16, max_length - 16)  # room for the template's markers
-    return DatasetDict(train=Dataset.from_list([{"messages": [{"role": "user", "content": say(l * 0.3)},
-                                                             {"role": "assistant", "content": say(l * 0.6)}]} for l in lens]))
 
 # %% ../nbs/10_bench.ipynb #ac76a85f
 class TokenClock(TrainerCallback):

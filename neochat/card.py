@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, os
 from pathlib import Path
 from .config import Config, load_config
-from .data import HUB, is_file_source
+from .sources import HUB, is_file_source
 from .model import weights_dtype
 from .template import STOP_STRINGS
 

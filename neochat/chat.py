@@ -383,7 +383,7 @@ def from_run(cls:ChatSession, run_dir, # a complete run directory (see `neochat.
              device:str=None # default: the best device present
             )->ChatSession:
     "A `ChatSession` on a trained run: its model, adapter, tokenizer with template and generation settings."
-    from neochat.runs import load_run
+    from neochat.rundir import load_run
     run_dir = Path(run_dir)
     model, tokenizer = load_run(run_dir, merged=bool(merged), device=device)
     gen = load_config(run_dir/"neochat.toml").generation

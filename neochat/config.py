@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #9121d504
 from __future__ import annotations
-import dataclasses, difflib, os, shutil, tomllib
+import dataclasses, difflib, os, shutil, sys, tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import tomli_w
@@ -15,7 +15,7 @@ import tomli_w
 __all__ = ['SECTIONS', 'PRESETS', 'SAMPLING_PRESETS', 'CHOICES', 'MAX_STEPS', 'ModelSettings', 'DataSettings', 'LoraSettings',
            'TrainSettings', 'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'get_preset',
            'sampling_preset', 'validate', 'config_from_dict', 'load_config', 'save_config', 'neochat_home',
-           'gpt_neo_tokenizer_dir']
+           'gpt_neo_tokenizer_dir', 'in_colab', 'in_notebook']
 
 # %% ../nbs/00_config.ipynb #3814a480
 @dataclass
@@ -280,3 +280,16 @@ def gpt_neo_tokenizer_dir()->Path:
         if d.exists(): shutil.rmtree(tmp)  # another process finished first
         else: tmp.rename(d)
     return d
+
+# %% ../nbs/00_config.ipynb #a56d051a
+def in_colab()->bool:
+    "Is this Google Colab (is `google.colab` importable)?"
+    try: import google.colab; return True
+    except ImportError: return False
+
+def in_notebook()->bool:
+    "Is this a notebook kernel (Jupyter, Colab), whose display can redraw a plot in place?"
+    try: from IPython import get_ipython
+    except ImportError: return False
+    ip = get_ipython()
+    return ip is not None and ("IPKernelApp" in ip.config or "google.colab" in sys.modules)  # Colab's shell, whatever its config

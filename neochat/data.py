@@ -13,17 +13,15 @@ from pathlib import Path
 from .config import ConfigError, DataSettings
 
 # %% auto #0
-__all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'EVAL_SPLITS', 'DataError',
-           'parse_guanaco', 'parse_orca', 'parse_messages', 'parse_sharegpt', 'detect_format', 'row_format',
-           'parse_row', 'read_rows', 'BadRow', 'SourceCount', 'DataReport', 'parse_rows', 'asset', 'sample_files',
-           'is_file_source', 'shuffle_select', 'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations',
-           'as_conversations', 'export_jsonl']
+__all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'DataError', 'clip_text', 'parse_guanaco', 'parse_orca', 'parse_messages',
+           'parse_sharegpt', 'detect_format', 'row_format', 'resolve_format', 'parse_row', 'read_rows', 'column_names',
+           'BadRow', 'SourceCount', 'DataReport', 'parse_rows']
 
 # %% ../nbs/01_data.ipynb #8544e18f
 class DataError(ValueError):
     "A file or row that neochat cannot turn into conversations; the one-line message names the file, row and field."
 
-def _clip(s, n=40): return s if len(s) <= n else s[:n] + "…"
+def clip_text(s, n=40): return s if len(s) <= n else s[:n] + "…"
 
 # %% ../nbs/01_data.ipynb #39bc9da5
 def _check_turns(msgs:list, # messages with roles already mapped to system/user/assistant
@@ -53,7 +51,7 @@ def parse_guanaco(text:str # one guanaco row: `### Human: ...### Assistant: ...`
     if not isinstance(text, str): raise DataError(f"field 'text' must be a string, got {type(text).__name__}")
     parts = _MARKER.split(text)
     if len(parts) == 1: raise DataError("no '### Human:' / '### Assistant:' markers in field 'text'")
-    if parts[0].strip(): raise DataError(f"text before the first '### Human:' marker: {_clip(parts[0].strip())!r}")
+    if parts[0].strip(): raise DataError(f"text before the first '### Human:' marker: {clip_text(parts[0].strip())!r}")
     msgs = [dict(role=_GUANACO[who], content=content) for who, content in zip(parts[1::2], parts[2::2])]
     return _check_turns(msgs, name=lambda role: "'### Human:'" if role == "user" else "'### Assistant:'")
 
@@ -128,7 +126,7 @@ def row_format(row:dict # one row of a file or dataset
     try: return detect_format(present)
     except DataError: raise DataError(f"has none of the known fields ({KNOWN_COLUMNS}); found: {', '.join(map(str, present)) or 'none'}") from None
 
-def _resolve_format(format:str, columns:list, where:str)->str:
+def resolve_format(format:str, columns:list, where:str)->str:
     "`format` (or 'auto', detected row by row) after checking `columns`; names `where` in errors."
     try:
         if format == "auto": detect_format(columns); return "auto"  # some row must have a known format's columns
@@ -185,7 +183,7 @@ def read_rows(path:str|Path # a .jsonl, .json, .parquet or .csv file
         if not isinstance(r, dict): raise DataError(f"{p}: row {i} is a {type(r).__name__}, expected an object with named fields")
     return rows
 
-def _columns(rows:list)->list: return list(dict.fromkeys(k for r in rows for k in r))
+def column_names(rows:list)->list: return list(dict.fromkeys(k for r in rows for k in r))
 
 # %% ../nbs/01_data.ipynb #594fb560
 @dataclass
@@ -278,157 +276,3 @@ def parse_rows(rows, # an iterable of dicts (a list, a `datasets.Dataset`, a str
         why = f" (first: row {bad[0].row}: {bad[0].reason})" if bad else ""
         raise DataError(f"{source}: no usable conversations in {n} row{'s' * (n != 1)}{why}")
     return convs
-
-# %% ../nbs/01_data.ipynb #3dee9faf
-HUB = {"guanaco": "timdettmers/openassistant-guanaco", "orca": "Open-Orca/OpenOrca"}
-ORCA_ROWS, ORCA_BUFFER = 10_000, 10_000 # rows streamed from OpenOrca when no limit is given; shuffle buffer size
-EVAL_SPLITS = ("eval", "test", "validation", "valid") # split names taken as a source's own eval split
-
-def asset(name:str # a file name in `neochat/assets`
-         )->Path:
-    "A data file installed with neochat: the bundled sample, and held-out conversations no preset trains on (`unseen_*.jsonl`)."
-    return Path(str(files("neochat")/"assets"/name))
-
-def sample_files()->list:
-    "The bundled sample: a guanaco-format and an OpenOrca-format JSON lines file."
-    return [asset(n) for n in ("sample_guanaco.jsonl", "sample_orca.jsonl")]
-
-def is_file_source(source:str # a data source as the config names it
-                  )->bool:
-    "Is `source` a local file (a data file's suffix, or a file that exists) rather than a preset name or a hub id?"
-    return Path(source).suffix.lower() in FILE_TYPES or Path(source).is_file()
-
-def _hub(path:str, **kwargs):
-    "`datasets.load_dataset`, with failures (offline, unknown id) as one-line `DataError`s."
-    from datasets import load_dataset
-    try: return load_dataset(path, **kwargs)
-    except Exception as e:
-        msg = " ".join(str(e).split())
-        raise DataError(f"{path}: could not load from the Hugging Face hub ({type(e).__name__}: {_clip(msg, 200)})") from None
-
-# %% ../nbs/01_data.ipynb #a74f1300
-def _source_splits(source:str, format:str, report:DataReport, strict:bool=False,
-                   limit:int=0, seed:int|None=42)->dict:
-    "{'train': conversations, 'eval': conversations (only where the source has its own)} for one source."
-    if source == "sample":
-        return {"train": [c for p in sample_files() for rows in [read_rows(p)]
-                          for c in parse_rows(rows, "auto", f"sample/{p.name}", report, strict)]}
-    if source == "guanaco":
-        ds = _hub(HUB["guanaco"])
-        return {"train": parse_rows(ds["train"], "guanaco", "guanaco[train]", report, strict),
-                "eval": parse_rows(ds["test"], "guanaco", "guanaco[test]", report, strict)}
-    if source == "orca":
-        n = limit or ORCA_ROWS
-        stream = _hub(HUB["orca"], split="train", streaming=True).shuffle(seed=42 if seed is None else seed, buffer_size=ORCA_BUFFER)
-        return {"train": parse_rows(stream.take(n), "orca", f"orca[{n} streamed]", report, strict)}
-    if is_file_source(source):
-        rows = read_rows(source)
-        return {"train": parse_rows(rows, _resolve_format(format, _columns(rows), source), source, report, strict)}
-    if "/" not in source:
-        m = difflib.get_close_matches(source, ["sample", "guanaco", "orca"], n=1)
-        raise DataError(f"unknown source '{source}'" + (f" (did you mean '{m[0]}'?)" if m else "")
-                        + ": use sample, guanaco, orca, a hub dataset id (owner/name) or a .jsonl/.json/.parquet/.csv file")
-    ds = _hub(source)
-    train = "train" if "train" in ds else next(iter(ds))
-    fmt = _resolve_format(format, ds[train].column_names, source)
-    out = {"train": parse_rows(ds[train], fmt, f"{source}[{train}]", report, strict)}
-    ev = next((s for s in EVAL_SPLITS if s in ds and s != train), None)
-    if ev: out["eval"] = parse_rows(ds[ev], fmt, f"{source}[{ev}]", report, strict)
-    return out
-
-# %% ../nbs/01_data.ipynb #0440217a
-def shuffle_select(items, # conversations (or anything)
-                   limit:int=0, # how many to keep; 0 keeps all
-                   seed:int|None=42 # shuffle seed; None keeps the order
-                  )->list:
-    "The first `limit` items after a shuffle seeded with `seed`."
-    items = list(items)
-    if seed is not None: random.Random(seed).shuffle(items)
-    return items[:limit] if limit else items
-
-# %% ../nbs/01_data.ipynb #34f0b722
-def load_source(source:str, # `sample`, `guanaco`, `orca`, a hub dataset id, or a local .jsonl/.json/.parquet/.csv file
-                format:str="auto", # auto|guanaco|orca|messages|sharegpt, for files and hub ids
-                split:str="train", # train, or eval/test/validation for a source's own eval split
-                limit:int=0, # keep at most this many conversations (0: all; `orca` streams this many, 10k if 0)
-                seed:int|None=42, # shuffle seed for the selection; None keeps the source order
-                strict:bool=False, # raise `DataError` on the first bad row instead of recording it
-                report:DataReport=None # a report to add to; default: a new one
-               )->tuple[list, DataReport]:
-    "Conversations from one source and split, with the `DataReport` of what was read, kept and skipped."
-    report = DataReport() if report is None else report
-    splits = _source_splits(source, format, report, strict, limit, seed)
-    name = "eval" if split in EVAL_SPLITS else split
-    if name not in splits: raise DataError(f"{source}: has no '{split}' split (it has: {', '.join(splits)})")
-    return shuffle_select(splits[name], limit, seed), report
-
-# %% ../nbs/01_data.ipynb #4d83fc41
-def hold_out(convs:list, # one source's conversations
-             size:float, # share (0-1) or count (>= 1) to hold out; 0 holds out nothing
-             seed:int=42
-            )->tuple[list, list]:
-    "(train, eval): a seeded random `size` of `convs` held out for eval; at least one conversation stays for training."
-    n = round(len(convs) * size) if size < 1 else int(size)
-    n = min(max(n, 1 if size > 0 else 0), len(convs) - 1)
-    shuffled = shuffle_select(convs, 0, seed)
-    return shuffled[n:], shuffled[:n]
-
-# %% ../nbs/01_data.ipynb #53915015
-def mix(parts:list, # one list of conversations per source
-        weights:list=None, # one weight per source; None/empty: pool everything (in proportion to size)
-        limit:int=0, # conversations to keep in total; 0: all (with weights, the largest mix in exact proportion)
-        seed:int=42,
-        report:DataReport=None, # notes a source too small for its share
-        names:list=None # source names for the report
-       )->list:
-    "One shuffled list mixed from `parts` by `weights`, `limit` long, reproducible for a `seed`."
-    if not weights: return shuffle_select([c for p in parts for c in p], limit, seed)
-    if len(weights) != len(parts): raise ConfigError(f"data.weights: needs one weight per source ({len(parts)}), got {len(weights)}")
-    shares = [w / sum(weights) for w in weights]
-    total = limit or min(len(p) / s for p, s in zip(parts, shares))
-    names, out = names or [f"source {i+1}" for i in range(len(parts))], []
-    for i, (p, s) in enumerate(zip(parts, shares)):
-        want = round(total * s)
-        if want > len(p) and report is not None:
-            report.notes.append(f"{names[i]} has {len(p)} conversations, fewer than the {want} its weight asks for; all are used.")
-        out += shuffle_select(p, 0, seed + i)[:want]
-    return shuffle_select(out, 0, seed)
-
-# %% ../nbs/01_data.ipynb #632d0bf6
-def to_dataset(convs:list):
-    "A `datasets.Dataset` with one `messages` column (list of role/content) from conversations."
-    from datasets import Dataset, Features, List, Value
-    features = Features({"messages": List({"role": Value("string"), "content": Value("string")})})
-    return Dataset.from_dict({"messages": list(convs)}, features=features)
-
-def load_conversations(data:DataSettings, # sources, weights, format, limit, seed, eval_size, eval_limit
-                       strict:bool=False # raise `DataError` on the first bad row instead of recording it
-                      )->tuple:
-    "(`DatasetDict` with `train` and `eval` splits of `messages`, `DataReport`), reproducible for `data.seed`."
-    from datasets import DatasetDict
-    report, trains, evals = DataReport(), [], []
-    for i, src in enumerate(data.sources):
-        splits = _source_splits(src, data.format, report, strict, data.limit, data.seed)
-        train, ev = (splits["train"], splits["eval"]) if "eval" in splits else hold_out(splits["train"], data.eval_size, data.seed + i)
-        if "eval" not in splits and ev: report.notes.append(f"Held out {len(ev)} of {src}'s conversations for eval.")
-        trains.append(train); evals.append(ev)
-    train = mix(trains, data.weights, data.limit, data.seed, report, data.sources)
-    ev = shuffle_select([c for e in evals for c in e], data.eval_limit, data.seed)
-    report.notes.append(f"Selected {len(train)} train and {len(ev)} eval conversations with seed {data.seed}.")
-    return DatasetDict(train=to_dataset(train), eval=to_dataset(ev)), report
-
-# %% ../nbs/01_data.ipynb #ff7ab96a
-def as_conversations(data)->list:
-    "Conversations from a list of conversations, a list of `messages` rows, a `Dataset` or a `DatasetDict` (its train split)."
-    if hasattr(data, "column_names") and isinstance(data.column_names, dict): data = data["train"]
-    if hasattr(data, "column_names"): return list(data["messages"])
-    return [c["messages"] if isinstance(c, dict) else c for c in data]
-
-def export_jsonl(conversations, # a list of conversations, of `messages` rows, or a `Dataset`
-                 path:str|Path # the .jsonl file to write
-                )->Path:
-    "Write one `{\"messages\": [...]}` JSON object per line to `path`."
-    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("w", encoding="utf-8") as f:
-        for c in as_conversations(conversations): f.write(json.dumps({"messages": list(c)}, ensure_ascii=False) + "\n")
-    return p

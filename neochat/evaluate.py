@@ -24,7 +24,8 @@ __all__ = ['LEAK_RE', 'SHOWCASE_PROMPTS', 'eval_conversations', 'train_overlap',
 # %% ../nbs/08_evaluation.ipynb #8d057410
 def _load_split(source:str, limit:int)->list:
     "A source's own eval split where it has one, else all of it; in source order."
-    from neochat.data import DataError, load_source
+    from neochat.data import DataError
+    from neochat.sources import load_source
     try: return load_source(source, split="eval", limit=limit, seed=None)[0]
     except DataError as e:
         if "has no 'eval' split" not in str(e): raise
@@ -36,7 +37,7 @@ def eval_conversations(run_dir, # a run directory; its neochat.toml names its da
                       )->tuple[list, str]:
     "(held-out conversations, where they came from)."
     if data is None:
-        from neochat.data import load_conversations
+        from neochat.sources import load_conversations
         cfg = load_config(Path(run_dir)/"neochat.toml")
         convs, what = list(load_conversations(cfg.data)[0]["eval"]["messages"]), f"the held-out split of {' + '.join(cfg.data.sources)}"
     else: convs, what = _load_split(str(data), limit), str(data)
@@ -48,7 +49,7 @@ def train_overlap(run_dir, # a run directory; its neochat.toml names its trainin
                   conversations:list # conversations to evaluate on
                  )->int:
     "How many of `conversations` are in the run's training split."
-    from neochat.data import load_conversations
+    from neochat.sources import load_conversations
     key = lambda c: json.dumps([[m["role"], m["content"].strip()] for m in c])
     trained = {key(c) for c in load_conversations(load_config(Path(run_dir)/"neochat.toml").data)[0]["train"]["messages"]}
     return sum(key(c) in trained for c in conversations)
@@ -283,7 +284,7 @@ def measure_run(run_dir, # a complete run directory
                 bases:dict=None # base measurements already made, by what they depend on; filled in
                )->RunEval:
     "Load a run and measure its base model (adapter off) and the fine-tuned model on the same conversations and seed."
-    from neochat.runs import load_run
+    from neochat.rundir import load_run
     if (max_new_tokens is not None and max_new_tokens < 1) or batch_size < 1:
         raise ValueError(f"max_new_tokens and batch_size must be at least 1, got {max_new_tokens} and {batch_size}")
     d = Path(run_dir)

@@ -13,7 +13,7 @@ from . import __version__
 from .card import write_model_card
 from .model import weights_dtype
 from .report import Report, check_runs
-from .runs import load_run
+from .rundir import load_run
 
 # %% auto #0
 __all__ = ['latest_report', 'latest_evaluation', 'update_card', 'check_export', 'save_merged', 'export_run', 'check_repo_id',

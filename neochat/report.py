@@ -13,11 +13,12 @@ from fastcore.basics import patch
 from fastcore.meta import delegates
 from . import __version__
 from .evaluate import RunEval, SHOWCASE_PROMPTS, eval_conversations, measure_run, train_overlap
+from .rundir import check_run
 from .template import safe_markdown
-from .train import plot_history
+from .lossplot import plot_history
 
 # %% auto #0
-__all__ = ['METRICS', 'READING_GUIDE', 'Report', 'check_runs', 'evaluate_runs', 'evaluate_run']
+__all__ = ['METRICS', 'READING_GUIDE', 'table_cell', 'Report', 'check_runs', 'evaluate_runs', 'evaluate_run']
 
 # %% ../nbs/08a_report_card.ipynb #48d3c7d1
 _pct = lambda v: f"{v:.0%}"
@@ -43,7 +44,7 @@ def _mark(tuned, base, better, fmt=str):
     if better is None or tuned is None or base is None or fmt(tuned) == fmt(base): return ""
     return " ✓" if (tuned < base) == (better == "lower") else " ✗"
 
-def _cell(text:str, n:int=None)->str:
+def table_cell(text:str, n:int=None)->str:
     "`text` as one markdown table cell: one line, HTML and images kept as text, at most `n` characters."
     text = safe_markdown(" ".join(str(text).split())).replace("|", "\\|")
     return text if n is None or len(text) <= n else text[:n - 1] + "…"
@@ -89,7 +90,7 @@ class Report:
         cols = [c for c in self.columns()]
         rows = [f"| prompt | {' | '.join(c[0] for c in cols)} |", "|---" * (len(cols) + 1) + "|"]
         for i, q in enumerate(self.showcase_prompts):
-            rows.append(f"| {q} | " + " | ".join(_cell(side["showcase"][i], n) or "*(empty)*" for _, side, _ in cols) + " |")
+            rows.append(f"| {q} | " + " | ".join(table_cell(side["showcase"][i], n) or "*(empty)*" for _, side, _ in cols) + " |")
         return "\n".join(rows)
 
     def _repr_markdown_(self): return f"{self.header()}\n\n{self.card()}\n\n{self.showcase_table(80)}"
@@ -182,8 +183,8 @@ def to_markdown(self:Report, path=None, # write the markdown here, and the plots
             parts.append(f"![{suffix}]({path.stem}_{suffix}.png)")
     parts.append(f"## Showcase prompts\n\n{self.showcase_table(300)}")
     for r in self.runs:
-        ex = [f"| {_cell(b['prompt'], 120)} | {_cell(b['raw'], 200)}{' ⚠ leak' if b['leaked'] else ''} | "
-              f"{_cell(t['raw'], 200)}{' ⚠ leak' if t['leaked'] else ''} |"
+        ex = [f"| {table_cell(b['prompt'], 120)} | {table_cell(b['raw'], 200)}{' ⚠ leak' if b['leaked'] else ''} | "
+              f"{table_cell(t['raw'], 200)}{' ⚠ leak' if t['leaked'] else ''} |"
               for b, t in list(zip(r.base["replies"], r.tuned["replies"]))[:examples]]
         parts.append(f"## Held-out replies: `{r.name}` (raw, as generated)\n\n| prompt | base | {r.name} |\n|---|---|---|\n" + "\n".join(ex))
     parts.append("Settings: " + ", ".join(f"{k}={v}" for k, v in self.runs[0].settings.items()) + ". Seconds: " +
@@ -214,13 +215,9 @@ def model_card_section(self:Report)->str:
 # %% ../nbs/08a_report_card.ipynb #77b3e58c
 def check_runs(run_dirs:list # run directories
               ):
-    "Raise a one-line error unless every one of `run_dirs` is a complete run."
-    from neochat.runs import ADAPTER_FILES, why_not_a_run
-    from neochat.train import TrainingError, is_complete_run
+    "Raise a one-line error unless every one of `run_dirs` is a complete run (`check_run`)."
     if not run_dirs: raise ValueError("give at least one run directory")
-    for d in map(Path, run_dirs):
-        if not d.exists(): raise FileNotFoundError(f"run directory {d} does not exist")
-        if not is_complete_run(d) or not all((d/n).exists() for n in ADAPTER_FILES): raise TrainingError(why_not_a_run(d))
+    for d in run_dirs: check_run(d)
 
 # %% ../nbs/08a_report_card.ipynb #485c582a
 def evaluate_runs(run_dirs:list, # complete run directories

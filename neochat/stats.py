@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from fastcore.basics import patch
-from .data import as_conversations
+from .sources import as_conversations
 from .template import CASES, case_of, gpt_neo_chat_tokenizer, tokenize_conversation
 
 # %% auto #0

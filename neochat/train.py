@@ -11,25 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from transformers import TrainerCallback
 from . import __version__
-from .config import Config, ConfigError, did_you_mean, get_preset, load_config, save_config, validate
+from .config import Config, ConfigError, did_you_mean, get_preset, in_notebook, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversation, check_template
-from .card import write_model_card
+from .rundir import (TrainingError, check_output, check_resume, check_start, hold_run_dir, is_complete_run,
+                             last_checkpoint, run_lock, run_state, save_run)
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
 from .loss import TokenCrossEntropy, add_trained_token_head, own_loss_pays
+from .lossplot import LossPlot, plot_history
 from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lora_targets, model_positions, pick_device,
                            pick_precision, parameter_counts, resolve_model_name)
 
 # %% auto #0
-__all__ = ['MIN_SUPERVISED_TOKENS', 'RUN_FILES', 'RESUMABLE', 'TrainingError', 'PreparedData', 'prepare_data', 'sft_config',
-           'packing_collator', 'use_compile', 'trainer_class', 'plot_history', 'LossPlot', 'NanGuard',
-           'is_complete_run', 'last_checkpoint', 'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock',
-           'save_run', 'effective_batch', 'process_state', 'on_main', 'quiet_unless', 'TrainingInterrupted',
-           'check_settings', 'TrainResult', 'StartEval', 'CtrlC', 'disk_full', 'train']
+__all__ = ['MIN_SUPERVISED_TOKENS', 'PreparedData', 'prepare_data', 'sft_config', 'packing_collator', 'use_compile',
+           'trainer_class', 'NanGuard', 'effective_batch', 'process_state', 'on_main', 'quiet_unless',
+           'TrainingInterrupted', 'check_settings', 'TrainResult', 'StartEval', 'CtrlC', 'disk_full', 'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
-class TrainingError(RuntimeError):
-    "Training cannot start or could not finish; the message says why."
-
 @dataclass
 class PreparedData:
     "Tokenized conversations ready for SFTTrainer (`input_ids`, `labels`), and what fitting them into `max_length` did."
@@ -153,46 +150,6 @@ def trainer_class(own_loss:bool # compute the loss at trained positions only (`n
             return loss
     return TrainedTokenSFTTrainer
 
-# %% ../nbs/05_training.ipynb #41cba959
-def plot_history(history:list, # the trainer's `log_history` (or `log_history.json`)
-                 title:str="neochat training",
-                 ax=None # draw on these matplotlib axes (e.g. one panel of a report); default: a new figure
-                ):
-    "A matplotlib figure of training and eval loss by step."
-    from matplotlib.figure import Figure
-    fig = ax.figure if ax is not None else Figure(figsize=(6.4, 3.6), dpi=100, layout="tight")
-    ax = ax if ax is not None else fig.subplots()
-    for key, label, style in (("loss", "train loss", "-"), ("eval_loss", "eval loss", "o-")):
-        pts = [(h["step"], h[key]) for h in history if key in h and math.isfinite(h[key])]
-        if pts: ax.plot(*zip(*pts), style, label=label, markersize=4)
-    ax.set_xlabel("step"); ax.set_ylabel("loss (assistant tokens)"); ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if ax.lines: ax.legend(fontsize=8)
-    return fig
-
-# %% ../nbs/05_training.ipynb #0586a280
-def _in_notebook()->bool:
-    "Is this a notebook kernel (Jupyter, Colab), whose display can redraw a plot in place?"
-    try: from IPython import get_ipython
-    except ImportError: return False
-    ip = get_ipython()
-    return ip is not None and ("IPKernelApp" in ip.config or "google.colab" in sys.modules)  # Colab's shell, whatever its config
-
-class LossPlot(TrainerCallback):
-    "Redraw the loss plot at every log step (in place, in a notebook) and save it to `path` at the end."
-    def __init__(self, path=None, live:bool=None):
-        self.path, self.live, self.handle = path, _in_notebook() if live is None else live, None
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not self.live or not state.is_world_process_zero: return
-        from IPython.display import display
-        fig = plot_history(state.log_history)
-        if self.handle is None: self.handle = display(fig, display_id=True)
-        else: self.handle.update(fig)
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self.path and state.is_world_process_zero: plot_history(state.log_history).savefig(self.path)
-
 # %% ../nbs/05_training.ipynb #819aebd8
 class NanGuard(TrainerCallback):
     "Stop training, without saving, at the first logged loss that is NaN or infinite."
@@ -204,125 +161,6 @@ class NanGuard(TrainerCallback):
         if math.isfinite(loss): self.last_good_step = state.global_step; return
         self.bad_step = state.global_step
         control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
-
-# %% ../nbs/05_training.ipynb #58be0019
-def is_complete_run(run_dir)->bool:
-    "Does `run_dir` hold a finished neochat run (its `run.json` was written)?"
-    return (Path(run_dir)/"run.json").exists()
-
-def last_checkpoint(run_dir,
-                    tidy:bool=True # remove incomplete checkpoints (only the process that writes the run may)
-                   )->Path|None:
-    "The newest complete checkpoint in `run_dir/checkpoints`; incomplete ones (a crash mid-save) are removed when `tidy`."
-    ck = Path(run_dir)/"checkpoints"
-    if not ck.exists(): return None
-    def ok(p):
-        try: json.loads((p/"trainer_state.json").read_text()); return True
-        except Exception: return False
-    found = sorted((p for p in ck.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()), key=lambda p: int(p.name.split("-")[-1]))
-    good = [p for p in found if ok(p)]
-    for p in found:
-        if tidy and p not in good: shutil.rmtree(p)
-    return good[-1] if good else None
-
-# %% ../nbs/05_training.ipynb #82acadc0
-RUN_FILES = {"adapter_config.json", "adapter_model.safetensors", "README.md", "tokenizer.json", "tokenizer_config.json",
-             "chat_template.jinja", "special_tokens_map.json", "vocab.json", "merges.txt", "neochat.toml", "log_history.json",
-             "loss.png", "run.json", ".lock", ".final.tmp", "checkpoints", "eval"} # what neochat writes into a run directory
-
-def run_state(run_dir)->str:
-    "`empty` (or missing), `started` (neochat's files, no checkpoint), `stopped` (a checkpoint, no `run.json`), `finished` or `foreign`."
-    d = Path(run_dir)
-    if not d.exists(): return "empty"
-    if not d.is_dir() or {p.name for p in d.iterdir()} - RUN_FILES: return "foreign"
-    if is_complete_run(d): return "finished"
-    if last_checkpoint(d): return "stopped"
-    return "started" if {p.name for p in d.iterdir()} - {".lock"} else "empty"
-
-# %% ../nbs/05_training.ipynb #5891cace
-def check_output(run_dir, # the run directory asked for
-                 resume:bool=False, # continue its run from the last checkpoint
-                 overwrite:bool=False # start its run again, replacing what is there
-                )->Path|None:
-    "The checkpoint to resume from (None for a fresh start); a one-line `TrainingError` when the directory cannot be used as asked."
-    d, state = Path(run_dir), run_state(run_dir)
-    if d.exists() and not d.is_dir(): raise TrainingError(f"--output {d} is a file, not a directory")
-    if state == "foreign": raise TrainingError(f"{d} holds files that are not a neochat run's: choose another --output")
-    if resume and overwrite: raise TrainingError("--resume continues a run and --overwrite starts it again: give one of them")
-    ckpt = last_checkpoint(d) if state in ("stopped", "finished") else None
-    if resume and ckpt is None:
-        raise TrainingError(f"{d} is a finished run with no checkpoint left to continue from: --overwrite trains it again from step 0"
-                            if state == "finished" else f"{d} holds no checkpoint to resume from: start it without --resume")
-    if not resume and not overwrite and state in ("stopped", "finished"):
-        raise TrainingError(f"{d} holds {'a finished run' if state == 'finished' else 'a run stopped at ' + ckpt.name}: "
-                            "continue it with --resume, start it again with --overwrite, or choose another --output")
-    return ckpt if resume else None
-
-# %% ../nbs/05_training.ipynb #3c7c2429
-RESUMABLE = {"train.max_steps", "train.output_dir", "train.logging_steps", "train.eval_steps", "train.save_steps",
-             "train.save_total_limit"} # what may change when a run is continued (and the [generation] section)
-
-def check_resume(cfg:Config, # the config asked for
-                 run_dir # the run to continue
-                ):
-    "Raise a one-line `TrainingError` where `cfg` differs from the config `run_dir` was trained with in more than `RESUMABLE`."
-    saved, new = load_config(Path(run_dir)/"neochat.toml").to_dict(), cfg.to_dict()
-    diff = [f"{s}.{k} ({saved[s][k]!r} -> {v!r})" for s, sec in new.items() if isinstance(sec, dict) and s != "generation"
-            for k, v in sec.items() if f"{s}.{k}" not in RESUMABLE and saved[s].get(k) != v]
-    if diff: raise TrainingError(f"--resume: this config differs from the one {run_dir} was trained with in {', '.join(diff)}; "
-                                 "resume with the run's own settings, or start a new run")
-
-# %% ../nbs/05_training.ipynb #bedb9605
-@contextlib.contextmanager
-def file_lock(path, # the lock file (created if missing)
-              wait:bool=True # wait for the holder, or yield None at once when the lock is held
-             ):
-    "An exclusive lock on `path` for a `with` block (released when the process dies, too); yields the open file."
-    try: import fcntl
-    except ImportError: fcntl = None  # (Windows: no lock)
-    with open(path, "a+") as f:
-        try:
-            if fcntl: fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError: f = None
-        yield f
-
-@contextlib.contextmanager
-def run_lock(run_dir):
-    "Hold `run_dir/.lock` (naming this process) while a run trains; a one-line `TrainingError` when another process holds it."
-    path = Path(run_dir)/".lock"
-    with file_lock(path, wait=False) as f:
-        if f is None: raise TrainingError(f"{run_dir} is being trained by process {path.read_text().strip() or '?'}: "
-                                          "wait for it to finish, or choose another --output")
-        f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
-        try: yield
-        finally: path.unlink(missing_ok=True)
-
-# %% ../nbs/05_training.ipynb #00fc9212
-def _publish(run_dir:Path, tmp:Path):
-    "Move the files of `tmp` into `run_dir`: weights first, adapter config after them, run.json last."
-    order = lambda p: (p.name == "run.json", p.name == "adapter_config.json", p.name)
-    for p in sorted(tmp.iterdir(), key=order): os.replace(p, run_dir/p.name)
-    tmp.rmdir()
-
-def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict,
-             weights:dict=None # the model's state dict gathered from every process (`Accelerator.get_state_dict`); default: the model's own
-            ):
-    "Write the final run files to `run_dir`, so that it is complete only once everything is in place."
-    run_dir = Path(run_dir)
-    tmp = run_dir/".final.tmp"
-    if tmp.exists(): shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    model.save_pretrained(tmp, **({} if weights is None else {"state_dict": weights}))  # peft keeps the adapter's part
-    tokenizer.save_pretrained(tmp)
-    save_config(cfg, tmp/"neochat.toml")
-    (tmp/"log_history.json").write_text(json.dumps(history, indent=1))
-    plot_history(history, f"neochat: {cfg.model.name}").savefig(tmp/"loss.png")
-    (tmp/"run.json").write_text(json.dumps({"neochat": __version__, **summary}, indent=1))
-    try: write_model_card(tmp, name=run_dir.name, where=str(run_dir))  # from the files just written; replaces the empty card peft's save_pretrained wrote
-    except Exception as e:  # a card is not worth a run: say so, and `neochat export` writes it again
-        print(f"neochat: warning: the model card was not written ({type(e).__name__}: {e})", file=sys.stderr)
-    _publish(run_dir, tmp)
-    return run_dir
 
 # %% ../nbs/05_training.ipynb #caecdb3b
 def effective_batch(cfg:Config, # the run's config
@@ -423,7 +261,7 @@ def _summary(cfg, trainer, prep, precision, device, counts, started):
 # %% ../nbs/05_training.ipynb #412514c0
 def _load_data(cfg:Config, data=None):
     "The run's tokenizer, and its conversations (from `cfg.data` unless given) tokenized and counted, with a summary printed."
-    from neochat.data import load_conversations
+    from neochat.sources import load_conversations
     report = None
     if data is None:
         data, report = load_conversations(cfg.data); print(report.summary())
@@ -515,7 +353,8 @@ def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot, 
         summary = dict(_summary(cfg, trainer, prep, precision, device, counts, started), packing=collator is not None, compiled=compiled,
                        model_type=base_lm(model).config.model_type, context_length=cfg.model.max_positions)
         weights = trainer.accelerator.get_state_dict(trainer.model_wrapped) if n > 1 else None  # all take part: FSDP gathers shards
-        if main: save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary, weights)
+        if main: save_run(run_dir, trainer.model, tokenizer, cfg, trainer.state.log_history, summary, weights,
+                          plot_history(trainer.state.log_history, f"neochat: {cfg.model.name}"))
         trainer.accelerator.wait_for_everyone()  # the run is complete when any process returns
     except KeyboardInterrupt: raise TrainingInterrupted(_stopped(run_dir, trainer.state.global_step, "stopped by Ctrl-C", main)) from None
     except Exception as e:
@@ -524,25 +363,6 @@ def _fit(cfg:Config, run_dir:Path, ckpt, tokenizer, prep, callbacks, live_plot, 
     return TrainResult(run_dir, trainer.state.log_history, summary)
 
 # %% ../nbs/05_training.ipynb #070efd07
-def _check_start(cfg:Config, run_dir:Path, resume:bool, overwrite:bool):
-    "Raise a one-line `TrainingError` when the run in `run_dir` cannot start (or resume) as asked; reads, writes nothing."
-    check_output(run_dir, resume, overwrite)
-    if resume: check_resume(cfg, run_dir)
-    done = json.loads((run_dir/"run.json").read_text())["steps"] if resume and is_complete_run(run_dir) else 0
-    if done >= cfg.train.max_steps:
-        raise TrainingError(f"{run_dir} already finished its {done} steps: raise train.max_steps (--max-steps) to train it further")
-
-def _hold_run_dir(held:contextlib.ExitStack, run_dir:Path, resume:bool, overwrite:bool)->Path|None:
-    "Create and lock `run_dir` (until `held` closes), clear it for `overwrite`; the checkpoint to resume from."
-    run_dir.mkdir(parents=True, exist_ok=True)
-    held.enter_context(run_lock(run_dir))
-    ckpt = check_output(run_dir, resume, overwrite)  # again, now that no other process can change it
-    if overwrite:
-        for p in run_dir.iterdir():
-            if p.name != ".lock": shutil.rmtree(p) if p.is_dir() else p.unlink()
-    (run_dir/"run.json").unlink(missing_ok=True)  # a resumed run is unfinished until it is saved again
-    return ckpt
-
 def train(cfg:Config=None, # the run's config; default: the `tiny` preset
           resume:bool=False, # continue the run in cfg.train.output_dir from its last checkpoint
           overwrite:bool=False, # start the run in cfg.train.output_dir again from step 0, replacing it
@@ -558,12 +378,12 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
     with quiet_unless(main), contextlib.ExitStack() as held:
         check_settings(cfg)
         cfg.model.max_positions = model_positions(cfg.model, cfg.train.max_length)  # the run records the model's own
-        on_main(state, lambda: _check_start(cfg, run_dir, resume, overwrite))
+        on_main(state, lambda: check_start(cfg, run_dir, resume, overwrite))
         check_lora_targets(cfg.model, cfg.lora)
         tokenizer, prep = _load_data(cfg, data)
         created = not run_dir.exists()
         try:
-            ckpt = on_main(state, lambda: _hold_run_dir(held, run_dir, resume, overwrite))
+            ckpt = on_main(state, lambda: hold_run_dir(held, run_dir, resume, overwrite))
             return _fit(cfg, run_dir, ckpt, tokenizer, prep, callbacks, live_plot, main)
         except BaseException:
             held.close()  # the lock goes first

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from fastcore.basics import patch
 from .config import SAMPLING_PRESETS, GenerationSettings, sampling_preset
 from .chat import ChatSession
-from .runs import in_colab
+from .config import in_colab
 
 # %% auto #0
 __all__ = ['LABELS', 'HINT', 'STATIC', 'CSS', 'ESM', 'DELIM', 'NO_STOP', 'ACTIONS', 'WIDGET_VIEW', 'CUSTOM', 'reply_html',

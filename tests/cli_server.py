@@ -13,7 +13,7 @@ ENV = dict(os.environ, HF_HUB_OFFLINE="1", TQDM_DISABLE="1", TOKENIZERS_PARALLEL
 
 SERVER = r"""
 import json, os, resource, signal, sys, time, traceback
-import torch, transformers, neochat.cli, neochat.data, neochat.train, neochat.runs, neochat.chat, neochat.report
+import torch, transformers, neochat.cli, neochat.data, neochat.train, neochat.rundir, neochat.session, neochat.chat, neochat.report
 requests = sys.stdin
 for line in requests:
     req = json.loads(line)

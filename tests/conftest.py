@@ -6,8 +6,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def chat_tiny_run():
-    """The `tiny` preset's run on the bundled sample (`neochat.runs.cached_run`): the run the notebooks chat with,
+    """The `tiny` preset's run on the bundled sample (`neochat.session.cached_run`): the run the notebooks chat with,
     trained once per machine (under a lock, so parallel test processes train it once) and reused while the code that
     shapes training is unchanged."""
-    from neochat.runs import cached_run
+    from neochat.session import cached_run
     return cached_run()

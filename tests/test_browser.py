@@ -236,6 +236,14 @@ def run_in_kernel(page, code):
     assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
 
 
+def kernel_comes_to(page, code, timeout:float=60):
+    "Wait until `code` runs without error in the notebook's kernel (the page shows a message before the kernel has it)."
+    def holds():
+        try: run_in_kernel(page, code); return True
+        except AssertionError: return False
+    wait_until(holds, timeout, f"the kernel: {code}")
+
+
 def text_of(locator):
     return locator.inner_text().strip() if locator.count() else ""
 
@@ -388,7 +396,7 @@ def test_fast_typing_and_shift_enter(page):
     expect(c.box).to_have_value(pasted)  # a real paste, line breaks and all
     c.box.press("Enter")
     expect(c.users.nth(2)).to_have_text(pasted)
-    run_in_kernel(page, f"assert chats['t-md'].session.turns[4]['content'] == {pasted!r}")
+    kernel_comes_to(page, f"assert chats['t-md'].session.turns[4]['content'] == {pasted!r}")
 
 
 def test_markdown(page):

@@ -1,6 +1,6 @@
 """`neochat chat` end to end, in a process of its own as a user runs it, on a tiny run trained on data no notebook trains on.
 (The chat session, the terminal loop with Ctrl-C and the widget's buttons are tested in their notebooks: 06_chat,
-09_cli and 07_chat_widget.)"""
+11_cli and 07_chat_widget.)"""
 import json
 from neochat.template import STOP_STRINGS
 from cli_server import neochat_cli, one_line

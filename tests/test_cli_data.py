@@ -3,7 +3,7 @@ malformed files. Runs the command in a process of its own, exactly as a user wou
 import json, re
 from pathlib import Path
 import pytest
-from neochat.data import asset
+from neochat.sources import asset
 from cli_server import neochat_cli, one_line
 
 FIX = Path(__file__).parent/"fixtures"

@@ -18,9 +18,10 @@ def test_colab_runs_live_on_drive(tmp_path):
     r = in_colab("""
         import json, os
         from pathlib import Path
-        from neochat.runs import in_colab, drive_dir, mount_drive, notebook_run, notebook_config
-        from neochat.train import _in_notebook
-        print(json.dumps(dict(colab=in_colab(), notebook=_in_notebook(), drive_before=drive_dir().is_dir())))
+        from neochat.config import in_colab
+        from neochat.session import drive_dir, mount_drive, notebook_run, notebook_config
+        from neochat.config import in_notebook
+        print(json.dumps(dict(colab=in_colab(), notebook=in_notebook(), drive_before=drive_dir().is_dir())))
         runs = mount_drive()                                    # asks Colab to mount Drive, which the stand-in does
         big = notebook_config("guanaco+orca", drive=True, memory_gib=14.7)  # a T4
         small = notebook_config("orca", drive=True, memory_gib=8.0)

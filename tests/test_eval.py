@@ -5,7 +5,7 @@ template trains whole conversations, both sides, with no EOS). Both are evaluate
 import json
 from pathlib import Path
 import pytest
-from neochat.data import asset
+from neochat.sources import asset
 from cli_server import neochat_cli
 
 UNSEEN = asset("unseen_guanaco.jsonl")
@@ -33,10 +33,10 @@ def neochat_eval(*args):
 def train_tiny(out_dir, original_way=False):
     "Train the `tiny` preset on the bundled sample; `original_way` swaps in the original's template (neochat refuses it)."
     import neochat.train as nt
-    from neochat.runs import cached_run
+    from neochat.session import cached_run
     from datasets import DatasetDict
     from neochat.config import get_preset
-    from neochat.data import load_conversations
+    from neochat.sources import load_conversations
     from neochat.model import load_tokenizer
     if not original_way: return cached_run(get_preset("tiny"))  # the run the notebooks made, if they ran first
     cfg = get_preset("tiny")

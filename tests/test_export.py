@@ -15,7 +15,7 @@ from cli_server import neochat_cli, one_line
 
 @pytest.fixture(scope="module")
 def tiny_run():
-    from neochat.runs import cached_run
+    from neochat.session import cached_run
     return cached_run()
 
 

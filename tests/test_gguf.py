@@ -10,7 +10,7 @@ pytest.importorskip("gguf")
 @pytest.fixture(scope="module")
 def gguf_run(tmp_path_factory):
     from neochat.config import get_preset
-    from neochat.data import asset
+    from neochat.sources import asset
     from neochat.model import tiny_gguf
     from neochat.train import train
     cfg = get_preset("tiny")

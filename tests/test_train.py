@@ -2,7 +2,7 @@
 import json, os, signal, subprocess, sys
 from pathlib import Path
 import pytest
-from neochat.data import asset
+from neochat.sources import asset
 from browsing import wait_until
 
 CLI = [sys.executable, "-m", "neochat.cli"]
@@ -47,7 +47,7 @@ def test_run_dir_opens_with_peft(resumed_run):
 
 def test_saved_template_marks_replies_and_one_eos(resumed_run):
     from transformers import AutoTokenizer
-    from neochat.data import load_source
+    from neochat.sources import load_source
     out, _, _ = resumed_run
     tok = AutoTokenizer.from_pretrained(out)
     convs, _ = load_source(str(asset("unseen_guanaco.jsonl")), seed=None)

@@ -15,7 +15,8 @@ import torch
 from transformers import GPTNeoForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from neochat.bench import TokenClock, bench_config, synthetic_messages
+from neochat.bench import TokenClock, bench_config
+from neochat.workloads import synthetic_messages
 from neochat.config import get_preset, gpt_neo_tokenizer_dir
 from neochat.model import load_tokenizer
 

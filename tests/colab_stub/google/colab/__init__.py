@@ -13,7 +13,7 @@ def _local(path)->Path:
     if not root or str(path).startswith(root): return Path(path)
     return Path(root)/str(path).lstrip("/")
 
-# Where neochat looks for a mounted Drive (`neochat.runs.drive_dir`): Colab's /content/drive/MyDrive, moved under the root.
+# Where neochat looks for a mounted Drive (`neochat.session.drive_dir`): Colab's /content/drive/MyDrive, moved under the root.
 if os.environ.get("NEOCHAT_COLAB_ROOT"): os.environ.setdefault("NEOCHAT_DRIVE", str(_local("/content/drive/MyDrive")))
 
 def _mount(mountpoint="/content/drive", force_remount=False, **kwargs):
