@@ -17,18 +17,32 @@ from .rundir import TrainingError, file_lock, is_complete_run, last_checkpoint, 
 from .train import train
 
 # %% auto #0
-__all__ = ['TRAINING_MODULES', 'NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'cached_run', 'drive_dir', 'notebook_runs_dir', 'mount_drive',
+__all__ = ['NOTEBOOK_RUN', 'MIN_GIB_FOR_1_3B', 'training_modules', 'cached_run', 'drive_dir', 'notebook_runs_dir', 'mount_drive',
            'notebook_run', 'gpu_memory_gib', 'preset_for_gpu', 'notebook_config', 'RunEstimate', 'StepTimer',
            'estimate_run', 'notebook_train']
 
 # %% ../nbs/05a_notebook_session.ipynb #0cf1674d
-TRAINING_MODULES = ("config", "data", "template", "model", "attention", "loss", "train", "card") # what a run's files depend on
+def training_modules(root:Path=None # the package folder; default: neochat's
+                    )->list:
+    "`train` and the neochat modules it imports, directly or not (imports inside functions too): the code a run's files depend on."
+    import ast, neochat
+    root, todo, seen = root or Path(neochat.__file__).parent, ["train"], set()
+    while todo:
+        m = todo.pop()
+        if m in seen or not (root/f"{m}.py").exists(): continue
+        seen.add(m)
+        for n in ast.walk(ast.parse((root/f"{m}.py").read_text())):
+            if isinstance(n, ast.ImportFrom) and (n.level or (n.module or "").startswith("neochat")):
+                mod = (n.module or "").removeprefix("neochat").lstrip(".")
+                todo += [mod] if mod else [a.name for a in n.names]
+    return sorted(seen)
+
 
 def _code_hash()->str:
-    "A hash of the modules that shape a run (`TRAINING_MODULES`) and the bundled data: what a run depends on besides its config."
+    "A hash of the modules that shape a run (`training_modules`) and the bundled data: what a run depends on besides its config."
     import neochat
     root, h = Path(neochat.__file__).parent, hashlib.sha256()
-    files = [root/f"{m}.py" for m in TRAINING_MODULES] + [p for p in root.glob("assets/**/*") if p.is_file()]
+    files = [root/f"{m}.py" for m in training_modules(root)] + [p for p in root.glob("assets/**/*") if p.is_file()]
     for p in sorted(files): h.update(p.name.encode()); h.update(p.read_bytes())
     return h.hexdigest()
 
