@@ -76,6 +76,7 @@ class ChatSession:
         self.notice = None # something the user should know about the last message (a role marker it had was escaped)
         self.merged_in_place, self.run_dir = False, None
         self.use_base = False # answer with the base model (the adapter switched off), to compare
+        self.model_lock = threading.Lock() # held by whoever generates on the model (`WebChat`, `ChatAPI`); `new()` shares it
         self._stop, self._lock = threading.Event(), threading.Lock()
         self.system = system
 
@@ -86,7 +87,7 @@ class ChatSession:
            ):
         "A new, empty conversation on the same model, tokenizer and settings (for one more user of a loaded model)."
         s = type(self)(self.model, self.tokenizer, system=system or self.system, generation=self.generation, max_positions=self.max_positions)
-        s.merged_in_place, s.run_dir, s.use_base = self.merged_in_place, self.run_dir, self.use_base
+        s.merged_in_place, s.run_dir, s.use_base, s.model_lock = self.merged_in_place, self.run_dir, self.use_base, self.model_lock
         return s
 
     def _check_idle(self):

@@ -240,14 +240,19 @@ def serve_args(p:argparse.ArgumentParser):
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `neochat train`")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    p.add_argument("--api-only", action="store_true", help="serve the OpenAI-compatible API (/v1) without the chat page")
+    p.add_argument("--api-key", metavar="KEY", default=os.environ.get("NEOCHAT_API_KEY"),
+                   help="the bearer token API clients must send (default: $NEOCHAT_API_KEY; none: no key)")
+    p.add_argument("--max-request-bytes", type=int, metavar="N", default=1 << 20,
+                   help="refuse larger API requests and page messages before reading them (default 1048576: 1 MiB)")
 
 def serve_command(args:argparse.Namespace)->int:
-    "Chat with a trained run in the browser: a web page on Gradio's ChatInterface (needs the web extra)."
-    try: from neochat.serve import serve
+    "Chat with a trained run in the browser and through the OpenAI-compatible API (needs the web extra)."
+    try: from neochat.api import serve
     except ModuleNotFoundError as e:
-        if (e.name or "").split(".")[0] != "gradio": raise
+        if (e.name or "").split(".")[0] not in ("gradio", "fastapi", "uvicorn", "starlette"): raise
         raise ConfigError("neochat serve needs the web extra: pip install 'neochat[web]'") from None
-    serve(args.run_dir, args.host, args.port)
+    serve(args.run_dir, args.host, args.port, page=not args.api_only, api_key=args.api_key, max_request_bytes=args.max_request_bytes)
     return 0
 
 # %% ../nbs/11_cli.ipynb #edb2da30

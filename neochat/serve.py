@@ -7,19 +7,17 @@ Docs: https://neochat-ai.github.io/neochat/web_chat.html.md"""
 # %% ../nbs/07a_web_chat.ipynb #3c1449c8
 from __future__ import annotations
 import dataclasses, errno, inspect, re, socket, threading, time
-from pathlib import Path
 import gradio as gr
 from gradio import component_meta
 from gradio.components.chatbot import TextMessage
 from fastcore.basics import patch
 from .chat import ChatSession
 from .config import SAMPLING_PRESETS, GenerationSettings
-from .template import safe_markdown
 
 # %% auto #0
 __all__ = ['ZWSP', 'ERROR_TITLE', 'SLIDERS', 'SAMPLING', 'COPY_SCRIPT', 'to_chatbot', 'from_chatbot', 'TextChatbot',
            'history_messages', 'matching_preset', 'panel_settings', 'settings_inputs', 'WebChat', 'reply_status',
-           'chat_app', 'launch', 'check_port', 'serve']
+           'chat_app', 'launch', 'check_port']
 
 # %% ../nbs/07a_web_chat.ipynb #fc488704
 ZWSP = "\u200b" # zero-width space
@@ -125,10 +123,11 @@ def settings_inputs(session:ChatSession # whose settings the panel starts from
 class WebChat:
     "The web chat's server side: a `ChatSession` per browser tab on one loaded model, one reply generated at a time."
     def __init__(self, session:ChatSession, # the loaded model's session; each tab gets `session.new()`
-                 updates_per_second:float=20 # most redraws a second of a streaming reply
+                 updates_per_second:float=20, # most redraws a second of a streaming reply
+                 max_message_bytes:int=None # a longer message is refused before it is tokenized
                 ):
-        self.session, self.min_interval = session, 1 / updates_per_second
-        self.tabs, self.lock = {}, threading.Lock() # tabs: Gradio session id -> ChatSession
+        self.session, self.min_interval, self.max_message_bytes = session, 1 / updates_per_second, max_message_bytes
+        self.tabs, self.lock = {}, session.model_lock # tabs: Gradio session id -> ChatSession; lock: held by whoever generates
 
     def __repr__(self): return f"WebChat({len(self.tabs)} tabs, {self.session!r})"
 
@@ -169,6 +168,9 @@ def respond(self:WebChat, message:str, # the message just sent
     "Stream the reply to `message` as `(text so far, status)` pairs; an error becomes a note in the chat."
     chat = self.conversation(request)
     try:
+        size = len(message.encode("utf-8", "surrogatepass"))
+        if self.max_message_bytes and size > self.max_message_bytes:
+            raise ValueError(f"the message is {size:,} bytes: this server takes messages up to {self.max_message_bytes:,} bytes")
         with self.lock: # one reply at a time on the one model, and none before a stopped one has wound down
             chat.messages = ([{"role": "system", "content": system.strip()}] if system and system.strip() else []) + history_messages(history)
             chat.generation = panel_settings(chat.generation, temperature, top_k, top_p, max_new_tokens, repetition_penalty)
@@ -199,10 +201,11 @@ def _connect_settings(inputs:list):
 
 def chat_app(session:ChatSession, # the loaded model; each browser tab gets its own conversation on it
              title:str="neochat", # the page's title
-             description:str=None # markdown under the title
+             description:str=None, # markdown under the title
+             max_message_bytes:int=None # longer messages are refused (`WebChat`)
             )->gr.Blocks:
     "The web chat page: Gradio's `ChatInterface` on a `WebChat` of `session`, with the settings panel and a status line."
-    web = WebChat(session)
+    web = WebChat(session, max_message_bytes=max_message_bytes)
     with gr.Blocks(title=title, analytics_enabled=False, fill_height=True) as app:
         status = gr.Markdown("Ready.", elem_id="neochat-status", render=False)
         settings = settings_inputs(session)
@@ -232,10 +235,12 @@ if (navigator.clipboard) { const write = navigator.clipboard.writeText.bind(navi
 
 def launch(app:gr.Blocks, # from `chat_app`
            host:str="127.0.0.1", # the address to listen on: 127.0.0.1 is this machine only
-           port:int=7860)->str:
+           port:int=7860,
+           routes:list=None # more HTTP routes on the same port, before the page's (e.g. `neochat.api.ChatAPI.routes()`)
+          )->str:
     "Start `app`'s server in the background on `host:port`; return its URL."
     app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, share=False, ssr_mode=False,
-               inbrowser=False, inline=False, head=COPY_SCRIPT, footer_links=["api", "settings"])
+               inbrowser=False, inline=False, head=COPY_SCRIPT, footer_links=["api", "settings"], app_kwargs={"routes": list(routes or [])})
     return app.local_url
 
 # %% ../nbs/07a_web_chat.ipynb #66617a6f
@@ -248,17 +253,3 @@ def check_port(host:str, port:int):
         except OSError as e:
             if e.errno == errno.EADDRINUSE: raise OSError(f"port {port} on {host} is in use: stop what uses it, or give another with --port") from None
             raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-
-def serve(run_dir, # a complete run directory (see `neochat.train`)
-          host:str="127.0.0.1", # 127.0.0.1: this machine only; 0.0.0.0: every machine that can reach this one
-          port:int=7860,
-          block:bool=True # serve until Ctrl-C; False: return the running app
-         )->gr.Blocks:
-    "Chat with the run in `run_dir` in the browser: open it, start the web chat on `host:port` and print the URL."
-    check_port(host, port)
-    session = ChatSession.from_run(run_dir)
-    app = chat_app(session, description=f"Chatting with the run *{safe_markdown(Path(run_dir).resolve().name)}*.")
-    url = launch(app, host, port)
-    print(f"neochat serve: the chat is at {url} (Ctrl-C stops it)", flush=True)
-    if block: app.block_thread()
-    return app

@@ -1,5 +1,5 @@
 """`neochat serve`, the web chat, in a real browser: Debian's Chromium (driven by Playwright) chats with two pages
-served from this process. One is the tiny run served by `neochat.serve.serve`, what `neochat serve RUN_DIR` runs,
+served from this process. One is the tiny run served by `neochat.api.serve`, what `neochat serve RUN_DIR` runs,
 for sending, Retry, Undo, Clear and the settings; the other a scripted model (`neochat.testing.ScriptedModel`),
 whose replies the tests choose, for a slow reply to watch stream in and stop, two users at once, HTML that must stay
 text and markdown that must render. Both answer through `ChatSession`, the same engine as the terminal chat. The
@@ -70,11 +70,12 @@ def pages(chat_tiny_run):
     "The web chat of the tiny run, as `neochat serve` starts it, and of the scripted model: {'tiny': app, 'scripted': app}."
     if MISSING: pytest.fail(f"NEOCHAT_REQUIRE_BROWSER=1 but {MISSING}")
     from neochat.chat import ChatSession
-    from neochat.serve import chat_app, launch, serve
+    from neochat.api import serve
+    from neochat.serve import chat_app, launch
     port, said = free_port(), io.StringIO()
     with contextlib.redirect_stdout(said): tiny = serve(chat_tiny_run, port=port, block=False)
     tiny.url = f"http://127.0.0.1:{port}/"
-    assert said.getvalue() == f"neochat serve: the chat is at {tiny.url} (Ctrl-C stops it)\n", said.getvalue()
+    assert said.getvalue() == f"neochat serve: the chat is at {tiny.url}, the OpenAI-compatible API at {tiny.url}v1 (Ctrl-C stops it)\n", said.getvalue()
     tok = tiny.web_chat.session.tokenizer
     scripted = chat_app(ChatSession(scripted_model(tok), tok), description="A scripted model.")
     scripted.url = launch(scripted, port=free_port())
@@ -343,7 +344,7 @@ def test_command_errors_are_one_line(tmp_path, monkeypatch):
                              ((tmp_path, "--port", "70000"), "--port must be between 1 and 65535")]:
             one_line(run_cli("serve", *argv), needle)
     monkeypatch.setitem(sys.modules, "gradio", None)  # as if the web extra were not installed
-    monkeypatch.delitem(sys.modules, "neochat.serve", raising=False)
+    for m in ("neochat.serve", "neochat.api"): monkeypatch.delitem(sys.modules, m, raising=False)
     assert one_line(run_cli("serve", tmp_path)) == "neochat: error: neochat serve needs the web extra: pip install 'neochat[web]'"
 
 
