@@ -117,7 +117,8 @@ def train_command(args:argparse.Namespace)->int:
     if args.accelerate_config and (n or 1) < 2: raise ValueError("--accelerate-config goes with --num-processes N (2 or more)")
     if (n or 1) > 1:
         from neochat.rundir import check_start
-        cfg = _train_config(args)  # a bad config or a run directory that cannot be used is one line here, before N processes
+        from neochat.train import settled_config  # (the run's config as each process will settle it: model path, positions)
+        cfg = settled_config(_train_config(args))  # a bad config or a run directory that cannot be used is one line here, before N processes
         check_start(cfg, Path(cfg.train.output_dir), args.resume, args.overwrite)  # start (and torchrun adds its report to theirs)
         import subprocess
         return subprocess.run(launch_argv(args)).returncode

@@ -6,16 +6,16 @@ Docs: https://neochat-ai.github.io/neochat/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #9121d504
 from __future__ import annotations
-import dataclasses, difflib, os, shutil, sys, tomllib
+import dataclasses, difflib, math, os, reprlib, shutil, sys, tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import tomli_w
 
 # %% auto #0
 __all__ = ['SECTIONS', 'PRESETS', 'SAMPLING_PRESETS', 'CHOICES', 'MAX_STEPS', 'ModelSettings', 'DataSettings', 'LoraSettings',
-           'TrainSettings', 'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'get_preset',
-           'sampling_preset', 'validate', 'config_from_dict', 'load_config', 'save_config', 'neochat_home',
-           'gpt_neo_tokenizer_dir', 'in_colab', 'in_notebook']
+           'TrainSettings', 'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'arg_error', 'check_count',
+           'check_number', 'check_choice', 'get_preset', 'sampling_preset', 'validate', 'config_from_dict',
+           'load_config', 'save_config', 'neochat_home', 'gpt_neo_tokenizer_dir', 'in_colab', 'in_notebook']
 
 # %% ../nbs/00_config.ipynb #3814a480
 @dataclass
@@ -128,6 +128,30 @@ def did_you_mean(name:str, # what was given
     "A hint for an error message: the closest valid name, or the valid names when none is close."
     m = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
     return f" (did you mean '{m[0]}'?)" if m else f" (valid: {', '.join(valid)})"
+
+# %% ../nbs/00_config.ipynb #afcf7a7c
+def arg_error(name:str, value, want:str, kind:type=ValueError)->Exception:
+    "The one-line error for parameter `name` given `value`: `name must be <want>, got <value>` (`value` shortened)."
+    return kind(f"{name} must be {want}, got {reprlib.repr(value)}")
+
+def check_count(name:str, value, least:int=0)->int:
+    "`value` when it is a whole number (not a bool) of at least `least`."
+    if isinstance(value, bool) or not isinstance(value, int): raise arg_error(name, value, f"a whole number of at least {least}", TypeError)
+    if value < least: raise arg_error(name, value, f"a whole number of at least {least}")
+    return value
+
+def check_number(name:str, value, least:float=None, most:float=None)->float:
+    "`value` when it is a finite number (not a bool) from `least` to `most`."
+    want = "a number" + (f" from {least} to {most}" if None not in (least, most) else f" of at least {least}" if least is not None
+                         else f" of at most {most}" if most is not None else "")
+    if isinstance(value, bool) or not isinstance(value, (int, float)): raise arg_error(name, value, want, TypeError)
+    if not math.isfinite(value) or (least is not None and value < least) or (most is not None and value > most): raise arg_error(name, value, want)
+    return value
+
+def check_choice(name:str, value, choices)->str:
+    "`value` when it is one of `choices`."
+    if not isinstance(value, str) or value not in choices: raise arg_error(name, value, "one of " + ", ".join(map(str, choices)))
+    return value
 
 # %% ../nbs/00_config.ipynb #cb08acec
 def get_preset(name:str="gpt-neo-1.3b" # a key of `PRESETS`

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, importlib.util, warnings
 from pathlib import Path
 import torch
-from .config import ModelSettings, LoraSettings, ConfigError, gpt_neo_tokenizer_dir, neochat_home
+from .config import ModelSettings, LoraSettings, ConfigError, arg_error, check_choice, check_count, gpt_neo_tokenizer_dir, neochat_home
 from .template import use_chat_template, gpt_neo_chat_tokenizer
 
 # %% auto #0
@@ -27,6 +27,8 @@ def gpt_neo_config(hidden_size:int, # width
                    **kwargs # any other `GPTNeoConfig` setting
                   ):
     "A `GPTNeoConfig` with GPT-Neo's layout (50,257 tokens, 2,048 positions, global/local layers, window 256) at the given size."
+    for name, n in (("hidden_size", hidden_size), ("num_layers", num_layers), ("num_heads", num_heads)): check_count(name, n, 1)
+    if hidden_size % num_heads: raise arg_error("hidden_size", hidden_size, f"a multiple of num_heads ({num_heads})")
     from transformers import GPTNeoConfig
     return GPTNeoConfig(**{**dict(vocab_size=50257, max_position_embeddings=2048, window_size=256, bos_token_id=50256,
                                   eos_token_id=50256, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
@@ -75,6 +77,8 @@ def _import_gguf():
 # %% ../nbs/04_lora_setup.ipynb #e76cc735
 def resolve_model_name(name:str)->str:
     "The hub id or absolute local path that `name` stands for (`tiny`: the cached tiny model's folder; a GGUF: its file)."
+    if not isinstance(name, (str, Path)) or not str(name).strip(): raise arg_error("name", name, "a hub id, a folder, a GGUF file or 'tiny'")
+    name = str(name)
     if name == "tiny": return str(tiny_model_dir())
     if (f := gguf_file(name)) is not None: return str(f)
     p = Path(name).expanduser()
@@ -107,6 +111,7 @@ def pick_precision(setting:str="auto", # auto|bf16|fp16|fp32
                    device:str=None # default: `pick_device()`
                   )->str:
     "The precision to train in: the `setting`, or for `auto` the best one `device` supports."
+    check_choice("setting", setting, ("auto", "bf16", "fp16", "fp32"))
     device = device or pick_device()
     if setting == "auto":
         if device != "cuda": return "fp32"
@@ -137,6 +142,7 @@ def can_run(what:str, # what the cell does, for the message
 # %% ../nbs/04_lora_setup.ipynb #75b5dfd8
 def weights_dtype(precision:str):
     "The dtype to load base weights in for a training `precision`."
+    check_choice("precision", precision, ("bf16", "fp16", "fp32"))
     return torch.bfloat16 if precision == "bf16" else torch.float32
 
 # %% ../nbs/04_lora_setup.ipynb #105dc739

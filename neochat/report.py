@@ -213,11 +213,13 @@ def model_card_section(self:Report)->str:
             f"### Showcase prompts\n\n{self.showcase_table(160)}")
 
 # %% ../nbs/08a_report_card.ipynb #77b3e58c
-def check_runs(run_dirs:list # run directories
-              ):
-    "Raise a one-line error unless every one of `run_dirs` is a complete run (`check_run`)."
+def check_runs(run_dirs:list # run directories (one directory, a str or Path, is one run)
+              )->list:
+    "`run_dirs` as a list, after a one-line error unless every one is a complete run (`check_run`)."
+    if isinstance(run_dirs, (str, Path)): run_dirs = [run_dirs]
     if not run_dirs: raise ValueError("give at least one run directory")
     for d in run_dirs: check_run(d)
+    return list(run_dirs)
 
 # %% ../nbs/08a_report_card.ipynb #485c582a
 def evaluate_runs(run_dirs:list, # complete run directories
@@ -232,7 +234,7 @@ def evaluate_runs(run_dirs:list, # complete run directories
                  )->Report:
     "Measure every run and its base model on held-out conversations, and the showcase prompts: a `Report`."
     start = time.time()
-    check_runs(run_dirs)
+    run_dirs = check_runs(run_dirs)
     if limit < 0: raise ValueError(f"limit must be 0 (all) or a positive number, got {limit}")
     if (max_new_tokens is not None and max_new_tokens < 1) or batch_size < 1:
         raise ValueError(f"max_new_tokens and batch_size must be at least 1, got {max_new_tokens} and {batch_size}")

@@ -17,8 +17,8 @@ from .template import check_template
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'RESUMABLE', 'ADAPTER_FILES', 'TrainingError', 'is_complete_run', 'last_checkpoint', 'run_state',
-           'check_output', 'check_resume', 'file_lock', 'run_lock', 'save_run', 'check_start', 'hold_run_dir',
-           'why_not_a_run', 'check_run', 'load_run']
+           'check_output', 'check_resume', 'file_lock', 'run_lock', 'trainer_of', 'save_run', 'check_start',
+           'hold_run_dir', 'why_not_a_run', 'check_run', 'load_run']
 
 # %% ../nbs/04d_run_dir.ipynb #ba6645ba
 class TrainingError(RuntimeError):
@@ -116,6 +116,12 @@ def run_lock(run_dir):
         try: yield
         finally: path.unlink(missing_ok=True)
 
+def trainer_of(run_dir)->str|None:
+    "The process training `run_dir` now (as its lock names it), or None when no process holds the lock."
+    path = Path(run_dir)/".lock"
+    if not path.is_file(): return None
+    with file_lock(path, wait=False) as f: return None if f is not None else (path.read_text().strip() or "?")
+
 # %% ../nbs/04d_run_dir.ipynb #ce715be4
 def _publish(run_dir:Path, tmp:Path):
     "Move the files of `tmp` into `run_dir`: weights first, adapter config after them, run.json last."
@@ -147,6 +153,7 @@ def save_run(run_dir, model, tokenizer, cfg:Config, history:list, summary:dict,
 # %% ../nbs/04d_run_dir.ipynb #aeb794c6
 def check_start(cfg:Config, run_dir:Path, resume:bool, overwrite:bool):
     "Raise a one-line `TrainingError` when the run in `run_dir` cannot start (or resume) as asked; reads, writes nothing."
+    if who := trainer_of(run_dir): raise TrainingError(f"{run_dir} is being trained by process {who}: wait for it to finish, or choose another --output")
     check_output(run_dir, resume, overwrite)
     if resume: check_resume(cfg, run_dir)
     done = json.loads((run_dir/"run.json").read_text())["steps"] if resume and is_complete_run(run_dir) else 0
@@ -169,8 +176,12 @@ def hold_run_dir(held:contextlib.ExitStack, run_dir:Path, resume:bool, overwrite
 def why_not_a_run(run_dir:Path)->str:
     "Why `run_dir` cannot be opened as a run, in words that say what to do."
     if run_dir.parent.name == "checkpoints" and run_dir.name.startswith("checkpoint-"):
-        return (f"{run_dir} is a checkpoint of the run in {run_dir.parent.parent}, not a run directory: open the run once it has "
-                f"finished, or continue it with: neochat train --output {run_dir.parent.parent} --resume")
+        run = run_dir.parent.parent
+        if is_complete_run(run): return f"{run_dir} is a checkpoint of the finished run in {run}, not a run directory: open the run: {run}"
+        if who := trainer_of(run): return f"{run_dir} is a checkpoint of the run in {run}, which process {who} is training: open the run once it has finished"
+        return (f"{run_dir} is a checkpoint of the run in {run}, not a run directory: open the run once it has "
+                f"finished, or continue it with: neochat train --output {run} --resume")
+    if who := trainer_of(run_dir): return f"{run_dir} is being trained by process {who}: open it once training has finished"
     state = run_state(run_dir)
     if state == "stopped": return f"{run_dir} is a run that did not finish: continue it with: neochat train --output {run_dir} --resume"
     if state == "finished": return f"{run_dir} has no adapter ({', '.join(n for n in ADAPTER_FILES if not (run_dir/n).exists())} missing)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib, json, random
 from importlib.resources import files
 from pathlib import Path
-from .config import ConfigError, DataSettings
+from .config import ConfigError, DataSettings, arg_error, check_count, check_number
 from .data import DataError, DataReport, FILE_TYPES, clip_text, column_names, parse_rows, read_rows, resolve_format
 
 # %% auto #0
@@ -79,6 +79,7 @@ def shuffle_select(items, # conversations (or anything)
                    seed:int|None=42 # shuffle seed; None keeps the order
                   )->list:
     "The first `limit` items after a shuffle seeded with `seed`."
+    check_count("limit", limit)
     items = list(items)
     if seed is not None: random.Random(seed).shuffle(items)
     return items[:limit] if limit else items
@@ -93,6 +94,8 @@ def load_source(source:str, # `sample`, `guanaco`, `orca`, a hub dataset id, or 
                 report:DataReport=None # a report to add to; default: a new one
                )->tuple[list, DataReport]:
     "Conversations from one source and split, with the `DataReport` of what was read, kept and skipped."
+    if not isinstance(source, str) or not source.strip(): raise arg_error("source", source, "sample, guanaco, orca, a hub id or a file")
+    check_count("limit", limit)
     report = DataReport() if report is None else report
     splits = _source_splits(source, format, report, strict, limit, seed)
     name = "eval" if split in EVAL_SPLITS else split
@@ -105,6 +108,9 @@ def hold_out(convs:list, # one source's conversations
              seed:int=42
             )->tuple[list, list]:
     "(train, eval): a seeded random `size` of `convs` held out for eval; at least one conversation stays for training."
+    if isinstance(convs, (str, bytes, dict)) or not hasattr(convs, "__iter__"): raise arg_error("convs", convs, "a list of conversations", TypeError)
+    convs = list(convs)
+    if check_number("size", size, 0) >= 1 and size != int(size): raise arg_error("size", size, "a share below 1 or a whole count")
     n = round(len(convs) * size) if size < 1 else int(size)
     n = min(max(n, 1 if size > 0 else 0), len(convs) - 1)
     shuffled = shuffle_select(convs, 0, seed)
@@ -119,10 +125,13 @@ def mix(parts:list, # one list of conversations per source
         names:list=None # source names for the report
        )->list:
     "One shuffled list mixed from `parts` by `weights`, `limit` long, reproducible for a `seed`."
+    check_count("limit", limit)
+    for i, w in enumerate(weights or []): check_number(f"weights[{i}]", w, 0)
+    if weights and not sum(weights) > 0: raise arg_error("weights", weights, "weights with a positive sum")
     if not weights: return shuffle_select([c for p in parts for c in p], limit, seed)
     if len(weights) != len(parts): raise ConfigError(f"data.weights: needs one weight per source ({len(parts)}), got {len(weights)}")
     shares = [w / sum(weights) for w in weights]
-    total = limit or min(len(p) / s for p, s in zip(parts, shares))
+    total = limit or min(len(p) / s for p, s in zip(parts, shares) if s > 0)  # (a weight of 0 leaves its source out)
     names, out = names or [f"source {i+1}" for i in range(len(parts))], []
     for i, (p, s) in enumerate(zip(parts, shares)):
         want = round(total * s)
@@ -157,6 +166,8 @@ def load_conversations(data:DataSettings, # sources, weights, format, limit, see
 # %% ../nbs/01a_sources.ipynb #ff7ab96a
 def as_conversations(data)->list:
     "Conversations from a list of conversations, a list of `messages` rows, a `Dataset` or a `DatasetDict` (its train split)."
+    if isinstance(data, (str, bytes, dict)) and not hasattr(data, "column_names") or not hasattr(data, "__iter__"):
+        raise arg_error("data", data, "a list of conversations or of `messages` rows, a Dataset or a DatasetDict", TypeError)
     if hasattr(data, "column_names") and isinstance(data.column_names, dict): data = data["train"]
     if hasattr(data, "column_names"): return list(data["messages"])
     return [c["messages"] if isinstance(c, dict) else c for c in data]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from fastcore.basics import patch
+from .config import check_choice, check_count
 from .sources import as_conversations
 from .template import CASES, case_of, gpt_neo_chat_tokenizer, tokenize_conversation
 
@@ -110,6 +111,7 @@ def conversation_stats(data, # conversations: a list, a list of `messages` rows,
                        truncation:str="turns" # how the trainer fits longer ones: turns or tokens (`train.truncation`)
                       )->DataStats:
     "Turns, characters and tokens per turn (by role), rendered lengths, what fitting into `max_length` does, and system-prompt usage of `data`."
+    check_count("max_length", max_length, 1); check_choice("truncation", truncation, ("turns", "tokens"))
     convs = as_conversations(data)
     tok = tokenizer or _default_tokenizer()
     def ntok(texts): return [len(ids) for ids in tok(texts, add_special_tokens=False, verbose=False)["input_ids"]] if texts else []

@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/template.html.md"""
 
 # %% ../nbs/03_template.ipynb #dd19cf1f
 from __future__ import annotations
-import html, re, uuid
+import html, re, reprlib, uuid
 from dataclasses import dataclass
 from .config import gpt_neo_tokenizer_dir
 
@@ -59,6 +59,9 @@ def encode_chat(tokenizer, # a tokenizer carrying a chat template with `{% gener
                )->tuple[list, list]:
     "(token ids, assistant mask) of `messages` in `tokenizer`'s chat template, content always text: never a special token or a turn."
     from transformers.utils.chat_template_utils import render_jinja_template
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
+            raise ValueError(f"messages[{i}] must be a {{'role': system, user or assistant, 'content': text}}, got {reprlib.repr(m)}")
     mark = f"\uf8ff{uuid.uuid4().hex}\uf8ff"  # stands for the template's EOS while rendering
     msgs = [{**m, "content": escape_markers(m["content"])[0]} for m in messages]
     (text,), (spans,) = render_jinja_template([msgs], chat_template=tokenizer.chat_template, return_assistant_tokens_mask=True,

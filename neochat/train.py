@@ -24,7 +24,8 @@ from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lo
 # %% auto #0
 __all__ = ['MIN_SUPERVISED_TOKENS', 'PreparedData', 'prepare_data', 'sft_config', 'packing_collator', 'use_compile',
            'trainer_class', 'NanGuard', 'effective_batch', 'process_state', 'on_main', 'quiet_unless',
-           'TrainingInterrupted', 'check_settings', 'TrainResult', 'StartEval', 'CtrlC', 'disk_full', 'train']
+           'TrainingInterrupted', 'check_settings', 'settled_config', 'TrainResult', 'StartEval', 'CtrlC', 'disk_full',
+           'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
 @dataclass
@@ -208,6 +209,14 @@ def check_settings(cfg:Config):
                               ("train.lr_scheduler", cfg.train.lr_scheduler, [s.value for s in SchedulerType])):
         if value not in names: raise ConfigError(f"{key}: {value!r} is not one of transformers' names" + did_you_mean(value, names))
 
+def settled_config(cfg:Config)->Config:
+    "`cfg` checked, with what a run records filled in (the model's absolute name, its positions): what a run is checked against."
+    cfg = validate(cfg)
+    if cfg.model.name != "tiny": cfg.model.name = resolve_model_name(cfg.model.name)  # a folder or GGUF file: absolute
+    check_settings(cfg)
+    cfg.model.max_positions = model_positions(cfg.model, cfg.train.max_length)  # the run records the model's own
+    return cfg
+
 # %% ../nbs/05_training.ipynb #713d1d57
 @dataclass
 class TrainResult:
@@ -321,7 +330,8 @@ def _nan_stop(run_dir:Path, guard:NanGuard, main:bool=True):
 def disk_full(e:BaseException)->bool:
     "Did `e` come from a disk, a quota or a file-size limit with no room left? (safetensors and torch say so in their own words.)"
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
-    return any(s in str(e) for s in ("No space left", "Disk quota exceeded", "File too large", "file write failed"))
+    return any(s in str(e) for s in ("No space left", "Disk quota exceeded", "File too large", "file write failed",
+                                     "unexpected pos", "PytorchStreamWriter failed writing"))  # (torch.save cut short)
 
 def _stopped(run_dir:Path, step:int, why:str, main:bool=True)->str:
     ckpt = last_checkpoint(run_dir, tidy=main)
@@ -371,13 +381,11 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
           live_plot:bool=None # redraw the loss plot while training (default: in notebooks)
          )->TrainResult:
     "Fine-tune cfg's base model with LoRA on cfg's data and write a complete run directory (the main process writes it)."
-    cfg = validate(cfg or get_preset("tiny"))
-    if cfg.model.name != "tiny": cfg.model.name = resolve_model_name(cfg.model.name)  # a folder or GGUF file: absolute
-    run_dir, state = Path(cfg.train.output_dir), process_state()
+    state = process_state()
     main = state.is_main_process
     with quiet_unless(main), contextlib.ExitStack() as held:
-        check_settings(cfg)
-        cfg.model.max_positions = model_positions(cfg.model, cfg.train.max_length)  # the run records the model's own
+        cfg = settled_config(cfg or get_preset("tiny"))
+        run_dir = Path(cfg.train.output_dir)
         on_main(state, lambda: check_start(cfg, run_dir, resume, overwrite))
         check_lora_targets(cfg.model, cfg.lora)
         tokenizer, prep = _load_data(cfg, data)

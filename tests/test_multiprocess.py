@@ -108,3 +108,13 @@ def test_bundled_accelerate_configs_parse():
         assert args.num_processes == 4 and cfg.mixed_precision == "no"  # neochat sets bf16/fp16 itself
         if kind == DistributedType.DEEPSPEED: assert args.use_deepspeed and args.zero_stage == 2
         else: assert args.use_fsdp and args.fsdp_use_orig_params and args.fsdp_transformer_layer_cls_to_wrap == "GPTNeoBlock"
+
+
+def test_resume_with_a_config_is_checked_as_one_process_checks_it(runs):
+    "The launcher checks a resume against the run with the config settled as the processes settle it (the model's positions filled in)."
+    run, *_ = runs[2]
+    r = subprocess.run([*CLI, "train", "--config", str(run.parent/"p2.toml"), "--output", str(run), "--num-processes", "2", "--resume"],
+                       capture_output=True, text=True, timeout=300, cwd=run.parent)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr[-3000:]
+    assert lines[0] == f"neochat: error: {run} already finished its {STEPS} steps: raise train.max_steps (--max-steps) to train it further"
