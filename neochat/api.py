@@ -236,7 +236,7 @@ class ChatAPI:
         self.name = name or (run.name if run else "neochat")
         self.models = {self.name: False} # model id: whether it is the base model
         if hasattr(session.model, "disable_adapter"):
-            base = load_config(run/"neochat.toml").model.name if run and (run/"neochat.toml").exists() else "base"
+            base = load_config(run/"neochat.toml").model.name if run and (run/"neochat.toml").exists() else "base"; base = Path(base).name if Path(base).is_absolute() else base # (no server folder in a model id)
             self.models[base if base != self.name else f"{base}-base"] = True
         self.jobs = queue.Queue()
         threading.Thread(target=self._work, daemon=True, name="neochat-api").start()

@@ -232,7 +232,8 @@ def test_keys_and_refusals_in_openai_shape(scripted):
 def test_api_only_command_with_a_key_from_the_environment(chat_tiny_run):
     port = free_port()
     p = subprocess.Popen([sys.executable, "-m", "neochat.cli", "serve", str(chat_tiny_run), "--api-only", "--port", str(port)],
-                         env={**ENV, "NEOCHAT_API_KEY": KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         env={**ENV, "NEOCHAT_API_KEY": KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # (a test worker may ignore Ctrl-C; a terminal's process does not)
     try:
         line = p.stdout.readline()
         assert line == f"neochat serve: the OpenAI-compatible API is at http://127.0.0.1:{port}/v1 (Ctrl-C stops it)\n", (line, p.poll())
