@@ -248,10 +248,7 @@ class ChatAPI:
         while True:
             job = self.jobs.get()
             with self.session.model_lock: job.run()
-
-    def submit(self, job:Completion):
-        "Queue `job` for the model."
-        self.jobs.put(job)
+    def submit(self, job:Completion): self.jobs.put(job) # (the worker takes it when the model is free)
 
 # %% ../nbs/07b_openai_api.ipynb #89d0916a
 @patch
@@ -353,15 +350,18 @@ def api_app(api:ChatAPI)->FastAPI:
     "A web app serving `api`'s routes and nothing else."
     return FastAPI(routes=api.routes(), title="neochat", docs_url=None, redoc_url=None, openapi_url=None)
 
+class _Uvicorn(uvicorn.Server): # uvicorn's server, setting `ready` once it listens or has given up
+    async def startup(self, sockets=None):
+        try: await super().startup(sockets)
+        finally: self.ready.set()
+
 class ApiServer:
     "`app` served by uvicorn in a background thread on `host:port`."
     def __init__(self, app:FastAPI, host:str="127.0.0.1", port:int=7860):
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="neochat-api-server"); self.thread.start()
-        for _ in range(600): # (at most 30 s; uvicorn binds the port at once)
-            if self.server.started or not self.thread.is_alive(): break
-            time.sleep(0.05)
-        if not self.server.started: raise OSError(f"the API server could not start on {host}:{port}")
+        self.server = _Uvicorn(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self.server.ready, self.thread = threading.Event(), threading.Thread(target=self.server.run, daemon=True, name="neochat-api-server")
+        self.thread.start()
+        if not self.server.ready.wait(30) or not self.server.started: raise OSError(f"the API server could not start on {host}:{port}")
         self.local_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
 
     def block_thread(self):
