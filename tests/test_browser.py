@@ -140,7 +140,8 @@ def chat_lab(request, tmp_path_factory):
         "IdentityProvider": {"token": ""},
         "LabApp": {"expose_app_in_browser": True, "news_url": None,
                    "check_for_updates_class": "jupyterlab.handlers.announcements.NeverCheckForUpdate"},
-        "JupyterNotebookApp": {"expose_app_in_browser": True}}))
+        "JupyterNotebookApp": {"expose_app_in_browser": True},
+        "KernelManager": {"transport": "ipc"}}))  # Unix sockets: no free-port race with the other xdist process's kernels
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]), # the kernel's `python`
                JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_RUNTIME_DIR=str(tmp_path/"runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp_path/"lab-settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path/"lab-workspaces"),

@@ -12,6 +12,7 @@ view to a cell's outputs, and `display` goes to a real frontend protocol."""
 import os, re, tomllib
 from pathlib import Path
 import nbformat, pytest
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -59,7 +60,10 @@ def run_all(path:Path, colab:bool, tmp_path:Path, monkeypatch):
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(STUB), os.environ.get("PYTHONPATH")])))
         monkeypatch.setenv("NEOCHAT_COLAB_ROOT", str(tmp_path))
     nb = runnable(path)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NBS)}})
+    # The kernel talks over Unix sockets under tmp_path: over TCP, jupyter_client picks free ports and frees them
+    # before the kernel binds them, so the other xdist process's kernel could take one first ("Address already in use").
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path/"kernel"))
+    client = NotebookClient(nb, km=km, timeout=900, resources={"metadata": {"path": str(NBS)}})
     try: client.execute()
     except CellExecutionError as e: pytest.fail(f"{path.name}{' (Colab mode)' if colab else ''}: {e}", pytrace=False)
 
