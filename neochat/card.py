@@ -10,7 +10,7 @@ import json, os
 from pathlib import Path
 from .config import Config, load_config
 from .sources import HUB, is_file_source
-from .model import weights_dtype
+from .model import gguf_file, weights_dtype
 from .template import STOP_STRINGS
 
 # %% auto #0
@@ -145,12 +145,17 @@ def _card_eval(evaluation:str|None)->str:
             "and writes its report card here.")
 
 # %% ../nbs/04c_model_card.ipynb #5eef2f53
+def _gguf_arg(cfg:Config)->str:
+    "For an adapter on a GGUF base: the `gguf_file` argument its base needs (the adapter names the folder holding the file)."
+    f = None if is_hub_id(cfg.model.name) else gguf_file(cfg.model.name)
+    return f', gguf_file="{f.name}"' if f else ""
+
 def _card_use(cfg:Config, where:str, merged:bool)->str:
     g = cfg.generation
     load = ('from transformers import AutoModelForCausalLM, AutoTokenizer\n\n'
             f'model = AutoModelForCausalLM.from_pretrained("{where}")') if merged else (
             'from peft import AutoPeftModelForCausalLM\nfrom transformers import AutoTokenizer\n\n'
-            f'model = AutoPeftModelForCausalLM.from_pretrained("{where}")  # and its base model')
+            f'model = AutoPeftModelForCausalLM.from_pretrained("{where}"{_gguf_arg(cfg)})  # and its base model')
     sample = (f"do_sample=True, temperature={g.temperature:g}, top_k={g.top_k}, top_p={g.top_p:g}" if g.temperature > 0 else "do_sample=False")
     code = (f'{load}\ntokenizer = AutoTokenizer.from_pretrained("{where}")\n'
             'messages = [{"role": "user", "content": "How to keep healthy?"}]\n'

@@ -14,8 +14,8 @@ from .config import ConfigError, DataSettings
 
 # %% auto #0
 __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'DataError', 'clip_text', 'parse_guanaco', 'parse_orca', 'parse_messages',
-           'parse_sharegpt', 'detect_format', 'row_format', 'resolve_format', 'parse_row', 'read_rows', 'column_names',
-           'BadRow', 'SourceCount', 'DataReport', 'parse_rows']
+           'parse_sharegpt', 'detect_format', 'row_format', 'resolve_format', 'parse_row', 'iter_rows', 'read_rows',
+           'column_names', 'BadRow', 'SourceCount', 'DataReport', 'parse_rows']
 
 # %% ../nbs/01_data.ipynb #8544e18f
 class DataError(ValueError):
@@ -146,42 +146,63 @@ def parse_row(row:dict, format:str)->tuple[list, bool]:
 # %% ../nbs/01_data.ipynb #ee5ce4b4
 FILE_TYPES = (".jsonl", ".json", ".parquet", ".csv")
 
-def _read_jsonl(p:Path, text:str)->list:
-    rows = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip(): continue
-        try: rows.append(json.loads(line))
-        except json.JSONDecodeError as e: raise DataError(f"{p}: not valid JSON at line {n}: {e.msg} (column {e.colno})") from None
-        except RecursionError: raise DataError(f"{p}: line {n} is nested too deeply to read as JSON") from None
-    return rows
+def _jsonl_rows(p:Path):
+    "The rows of a JSON-lines file, a line at a time (bytes split at newlines only, so U+2028 inside a string is no break)."
+    with p.open("rb") as f:
+        at = 0
+        for n, raw in enumerate(f, 1):
+            try: line = raw.decode("utf-8-sig" if n == 1 else "utf-8")  # (utf-8-sig: a BOM is fine)
+            except UnicodeDecodeError as e: raise DataError(f"{p}: not UTF-8 text ({e.reason} at byte {at + e.start}, line {n})") from None
+            at += len(raw)
+            if not line.strip(): continue
+            try: yield json.loads(line)
+            except json.JSONDecodeError as e: raise DataError(f"{p}: not valid JSON at line {n}: {e.msg} (column {e.colno})") from None
+            except RecursionError: raise DataError(f"{p}: line {n} is nested too deeply to read as JSON") from None
 
-def read_rows(path:str|Path # a .jsonl, .json, .parquet or .csv file
-             )->list:
-    "The rows of a local file as dicts; an unreadable file is a one-line `DataError` naming it."
+def _json_rows(p:Path):
+    "The rows of a JSON array, read whole (a JSON array cannot be read in pieces: JSON lines can)."
+    try: text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e: raise DataError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    try: rows = json.loads(text)
+    except json.JSONDecodeError as e: raise DataError(f"{p}: not valid JSON at line {e.lineno}: {e.msg} (column {e.colno})") from None
+    except RecursionError: raise DataError(f"{p}: nested too deeply to read as JSON") from None
+    yield from rows if isinstance(rows, list) else [rows]
+
+def _parquet_rows(p:Path):
+    import pyarrow.parquet as pq
+    try:
+        for b in pq.ParquetFile(p).iter_batches(batch_size=1024): yield from b.to_pylist()
+    except Exception as e: raise DataError(f"{p}: not a valid Parquet file ({' '.join(str(e).split())})") from None
+
+def _csv_rows(p:Path):
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f: yield from csv.DictReader(f)  # (utf-8-sig: a BOM is fine)
+    except (csv.Error, UnicodeDecodeError) as e: raise DataError(f"{p}: not a valid CSV file ({e})") from None
+
+def _starts_array(p:Path)->bool:
+    with p.open("rb") as f: return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+def iter_rows(path:str|Path # a .jsonl, .json, .parquet or .csv file
+             ):
+    "The rows of a local file as dicts, read as they come (a JSON array whole); an unreadable file or row is a one-line `DataError` naming it."
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in FILE_TYPES: raise DataError(f"{p}: unsupported file type '{ext}' (expected {', '.join(FILE_TYPES)})")
     if not p.is_file(): raise DataError(f"{p}: no such file")
-    if ext == ".parquet":
-        import pyarrow.parquet as pq
-        try: rows = pq.read_table(p).to_pylist()
-        except Exception as e: raise DataError(f"{p}: not a valid Parquet file ({' '.join(str(e).split())})") from None
-    elif ext == ".csv":
-        try:
-            with p.open(newline="", encoding="utf-8-sig") as f: rows = list(csv.DictReader(f))  # (utf-8-sig: a BOM is fine)
-        except (csv.Error, UnicodeDecodeError) as e: raise DataError(f"{p}: not a valid CSV file ({e})") from None
-    else:
-        try: text = p.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as e: raise DataError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-        if ext == ".jsonl" or not text.lstrip().startswith("["): rows = _read_jsonl(p, text)
-        else:
-            try: rows = json.loads(text)
-            except json.JSONDecodeError as e: raise DataError(f"{p}: not valid JSON at line {e.lineno}: {e.msg} (column {e.colno})") from None
-            except RecursionError: raise DataError(f"{p}: nested too deeply to read as JSON") from None
-    if not rows: raise DataError(f"{p}: no rows")
-    for i, r in enumerate(rows, 1):
-        if not isinstance(r, dict): raise DataError(f"{p}: row {i} is a {type(r).__name__}, expected an object with named fields")
-    return rows
+    rows = (_parquet_rows if ext == ".parquet" else _csv_rows if ext == ".csv"
+            else _json_rows if ext == ".json" and _starts_array(p) else _jsonl_rows)(p)
+    def checked():
+        n = 0
+        for n, r in enumerate(rows, 1):
+            if not isinstance(r, dict): raise DataError(f"{p}: row {n} is a {type(r).__name__}, expected an object with named fields")
+            yield r
+        if not n: raise DataError(f"{p}: no rows")
+    return checked()
+
+def read_rows(path:str|Path # a .jsonl, .json, .parquet or .csv file
+             )->list:
+    "The rows of a local file as a list of dicts (`iter_rows`, whole)."
+    return list(iter_rows(path))
 
 def column_names(rows:list)->list: return list(dict.fromkeys(k for r in rows for k in r))
 

@@ -6,19 +6,21 @@ Docs: https://neochat-ai.github.io/neochat/sources.html.md"""
 
 # %% ../nbs/01a_sources.ipynb #cf72b2b9
 from __future__ import annotations
-import difflib, json, random
+import difflib, itertools, json, random
 from importlib.resources import files
 from pathlib import Path
 from .config import ConfigError, DataSettings, arg_error, check_count, check_number
-from .data import DataError, DataReport, FILE_TYPES, clip_text, column_names, parse_rows, read_rows, resolve_format
+from .data import DataError, DataReport, FILE_TYPES, clip_text, column_names, iter_rows, parse_rows, read_rows, resolve_format
 
 # %% auto #0
-__all__ = ['HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'EVAL_SPLITS', 'asset', 'sample_files', 'is_file_source', 'shuffle_select',
-           'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations', 'as_conversations', 'export_jsonl']
+__all__ = ['HUB', 'ORCA_ROWS', 'ORCA_BUFFER', 'FORMAT_ROWS', 'EVAL_SPLITS', 'asset', 'sample_files', 'is_file_source',
+           'shuffle_select', 'load_source', 'hold_out', 'mix', 'to_dataset', 'load_conversations', 'as_conversations',
+           'export_jsonl']
 
 # %% ../nbs/01a_sources.ipynb #3dee9faf
 HUB = {"guanaco": "timdettmers/openassistant-guanaco", "orca": "Open-Orca/OpenOrca"}
 ORCA_ROWS, ORCA_BUFFER = 10_000, 10_000 # rows streamed from OpenOrca when no limit is given; shuffle buffer size
+FORMAT_ROWS = 100 # a file's format is checked against the columns of its first rows, before the rest streams in
 EVAL_SPLITS = ("eval", "test", "validation", "valid") # split names taken as a source's own eval split
 
 def asset(name:str # a file name in `neochat/assets`
@@ -59,8 +61,9 @@ def _source_splits(source:str, format:str, report:DataReport, strict:bool=False,
         stream = _hub(HUB["orca"], split="train", streaming=True).shuffle(seed=42 if seed is None else seed, buffer_size=ORCA_BUFFER)
         return {"train": parse_rows(stream.take(n), "orca", f"orca[{n} streamed]", report, strict)}
     if is_file_source(source):
-        rows = read_rows(source)
-        return {"train": parse_rows(rows, resolve_format(format, column_names(rows), source), source, report, strict)}
+        rows = iter_rows(source)  # a stream: memory holds the conversations kept, not the file
+        head = list(itertools.islice(rows, FORMAT_ROWS))
+        return {"train": parse_rows(itertools.chain(head, rows), resolve_format(format, column_names(head), source), source, report, strict)}
     if "/" not in source:
         m = difflib.get_close_matches(source, ["sample", "guanaco", "orca"], n=1)
         raise DataError(f"unknown source '{source}'" + (f" (did you mean '{m[0]}'?)" if m else "")

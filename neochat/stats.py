@@ -13,7 +13,7 @@ from pathlib import Path
 from fastcore.basics import patch
 from .config import check_choice, check_count
 from .sources import as_conversations
-from .template import CASES, case_of, gpt_neo_chat_tokenizer, tokenize_conversation
+from .template import CASES, case_of, gpt_neo_chat_tokenizer, tokenize_conversations
 
 # %% auto #0
 __all__ = ['render_chat', 'DataStats', 'conversation_stats', 'ConversationView', 'show_conversation']
@@ -105,6 +105,8 @@ def _repr_markdown_(self:DataStats): return self.table()
 def __repr__(self:DataStats): return self.table()
 
 # %% ../nbs/03a_data_stats.ipynb #f5e87ba3
+_BATCH = 256 # conversations tokenized at a time
+
 def conversation_stats(data, # conversations: a list, a list of `messages` rows, or a `Dataset` with a `messages` column
                        tokenizer=None, # carrying neochat's chat template; default: GPT-Neo's (offline)
                        max_length:int=512, # tokens the trainer keeps per conversation
@@ -112,17 +114,20 @@ def conversation_stats(data, # conversations: a list, a list of `messages` rows,
                       )->DataStats:
     "Turns, characters and tokens per turn (by role), rendered lengths, what fitting into `max_length` does, and system-prompt usage of `data`."
     check_count("max_length", max_length, 1); check_choice("truncation", truncation, ("turns", "tokens"))
-    convs = as_conversations(data)
-    tok = tokenizer or _default_tokenizer()
-    def ntok(texts): return [len(ids) for ids in tok(texts, add_special_tokens=False, verbose=False)["input_ids"]] if texts else []
-    texts = {r: [m["content"] for c in convs for m in c if m["role"] == r] for r in ("system", "user", "assistant")}
-    fitted = [tokenize_conversation(tok, c, max_length, truncation) for c in convs]  # exactly as the trainer tokenizes them
-    return DataStats(turns=[sum(m["role"] != "system" for m in c) for c in convs],
-                     chars={r: [len(t) for t in ts] for r, ts in texts.items()},
-                     tokens={r: ntok(ts) for r, ts in texts.items()},
-                     conversation_tokens=ntok([render_chat(c, tok) for c in convs]),
-                     with_system=sum(any(m["role"] == "system" for m in c) for c in convs), max_length=max_length,
-                     truncation=truncation, cases=[case_of(t) for t in fitted], trained_tokens=[t.n_supervised if t else 0 for t in fitted])
+    convs, tok = as_conversations(data), tokenizer or _default_tokenizer()
+    roles = ("system", "user", "assistant")
+    s = DataStats(turns=[], chars={r: [] for r in roles}, tokens={r: [] for r in roles}, conversation_tokens=[], with_system=0,
+                  max_length=max_length, truncation=truncation)
+    for i in range(0, len(convs), _BATCH):  # a batch at a time: only numbers are kept, never token lists
+        chunk = convs[i:i + _BATCH]
+        for r in roles:
+            texts = [m["content"] for c in chunk for m in c if m["role"] == r]
+            s.chars[r] += map(len, texts)
+            if texts: s.tokens[r] += map(len, tok(texts, add_special_tokens=False, verbose=False)["input_ids"])
+        for c, (n, t) in zip(chunk, tokenize_conversations(tok, chunk, max_length, truncation, batch=_BATCH)):  # as the trainer does
+            s.turns.append(sum(m["role"] != "system" for m in c)); s.with_system += any(m["role"] == "system" for m in c)
+            s.conversation_tokens.append(n); s.cases.append(case_of(t)); s.trained_tokens.append(t.n_supervised if t else 0)
+    return s
 
 # %% ../nbs/03a_data_stats.ipynb #9fe44374
 @patch

@@ -6,14 +6,15 @@ Docs: https://neochat-ai.github.io/neochat/template.html.md"""
 
 # %% ../nbs/03_template.ipynb #dd19cf1f
 from __future__ import annotations
-import html, re, reprlib, uuid
+import html, itertools, re, reprlib, uuid
 from dataclasses import dataclass
 from .config import gpt_neo_tokenizer_dir
 
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'ROLE_LINE', 'TRUNCATIONS', 'CASES', 'use_chat_template',
-           'gpt_neo_chat_tokenizer', 'escape_markers', 'encode_chat', 'safe_markdown', 'TokenizedConversation',
-           'case_of', 'reply_ends', 'tokenize_conversation', 'LabelView', 'label_inspector', 'check_template']
+           'gpt_neo_chat_tokenizer', 'escape_markers', 'encode_chat', 'encode_chats', 'safe_markdown',
+           'TokenizedConversation', 'case_of', 'reply_ends', 'tokenize_conversation', 'tokenize_conversations',
+           'fit_conversation', 'LabelView', 'label_inspector', 'check_template']
 
 # %% ../nbs/03_template.ipynb #ca58215d
 CHAT_TEMPLATE = (
@@ -58,24 +59,42 @@ def encode_chat(tokenizer, # a tokenizer carrying a chat template with `{% gener
                 continuing:bool=False # leave the last reply open (no EOS after it), to extend it
                )->tuple[list, list]:
     "(token ids, assistant mask) of `messages` in `tokenizer`'s chat template, content always text: never a special token or a turn."
-    from transformers.utils.chat_template_utils import render_jinja_template
+    _check_messages(messages)
+    return encode_chats(tokenizer, [messages], add_generation_prompt, continuing)[0]
+
+def _check_messages(messages, where:str=""):
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
-            raise ValueError(f"messages[{i}] must be a {{'role': system, user or assistant, 'content': text}}, got {reprlib.repr(m)}")
-    mark = f"\uf8ff{uuid.uuid4().hex}\uf8ff"  # stands for the template's EOS while rendering
-    msgs = [{**m, "content": escape_markers(m["content"])[0]} for m in messages]
-    (text,), (spans,) = render_jinja_template([msgs], chat_template=tokenizer.chat_template, return_assistant_tokens_mask=True,
-                                             add_generation_prompt=add_generation_prompt,
-                                             **{**tokenizer.special_tokens_map, "eos_token": mark})
-    if continuing: text = text.removesuffix(mark)
-    trained = lambda c: any(a <= c < b for a, b in spans)
-    ids, mask, pos = [], [], 0
-    for i, piece in enumerate(text.split(mark)):
-        if i: ids.append(tokenizer.eos_token_id); mask.append(trained(pos)); pos += len(mark)
-        enc = tokenizer(piece, add_special_tokens=False, split_special_tokens=True, return_offsets_mapping=True)
-        ids += enc.input_ids; mask += [trained(pos + a) for a, _ in enc.offset_mapping]
-        pos += len(piece)
-    return ids, mask
+            raise ValueError(f"{where}messages[{i}] must be a {{'role': system, user or assistant, 'content': text}}, got {reprlib.repr(m)}")
+
+def encode_chats(tokenizer, # as for `encode_chat`
+                 conversations:list, # conversations, each a list of messages
+                 add_generation_prompt:bool=False, continuing:bool=False
+                )->list:
+    "`encode_chat` of each of `conversations`, in one call of the tokenizer (its threads share the work): [(ids, mask), ...]."
+    from transformers.utils.chat_template_utils import render_jinja_template
+    mark, rendered = f"\uf8ff{uuid.uuid4().hex}\uf8ff", []  # the mark stands for the template's EOS while rendering
+    for j, messages in enumerate(conversations):
+        _check_messages(messages, f"conversations[{j}]: ")
+        msgs = [{**m, "content": escape_markers(m["content"])[0]} for m in messages]
+        (text,), (spans,) = render_jinja_template([msgs], chat_template=tokenizer.chat_template, return_assistant_tokens_mask=True,
+                                                 add_generation_prompt=add_generation_prompt,
+                                                 **{**tokenizer.special_tokens_map, "eos_token": mark})
+        if continuing: text = text.removesuffix(mark)
+        trained = bytearray(len(text))  # 1 where the character lies in a reply (a `{% generation %}` span)
+        for a, b in spans: trained[a:b] = b"\x01" * (b - a)
+        rendered.append((text.split(mark), trained))
+    pieces = [p for ps, _ in rendered for p in ps]
+    enc = tokenizer(pieces, add_special_tokens=False, split_special_tokens=True, return_offsets_mapping=True) if pieces else None
+    out, k = [], 0
+    for ps, trained in rendered:
+        ids, mask, pos = [], [], 0
+        for i, piece in enumerate(ps):
+            if i: ids.append(tokenizer.eos_token_id); mask.append(trained[pos] == 1); pos += len(mark)
+            ids += enc["input_ids"][k]; mask += [trained[pos + a] == 1 for a, _ in enc["offset_mapping"][k]]
+            pos += len(piece); k += 1
+        out.append((ids, mask))
+    return out
 
 # %% ../nbs/03_template.ipynb #d74a4748
 def safe_markdown(text:str # text from a user, a model or a data file
@@ -118,7 +137,24 @@ def tokenize_conversation(tokenizer, # a tokenizer carrying `CHAT_TEMPLATE`
                          )->TokenizedConversation|None:
     "Token ids and assistant-only labels for `messages` within `max_length`; `None` when the conversation is dropped."
     if truncation not in TRUNCATIONS: raise ValueError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
-    ids, mask = encode_chat(tokenizer, messages)
+    return fit_conversation(*encode_chat(tokenizer, messages), messages, max_length, truncation)
+
+def tokenize_conversations(tokenizer, # as for `tokenize_conversation`
+                           conversations, # an iterable of conversations (each a list of messages)
+                           max_length:int=512, truncation:str="turns",
+                           batch:int=256 # conversations per call of the tokenizer
+                          ):
+    "`tokenize_conversation` of each of `conversations`, lazily, `batch` at a time: (encoded length, `TokenizedConversation` or None) pairs."
+    if truncation not in TRUNCATIONS: raise ValueError(f"truncation must be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
+    def fitted(it):
+        while chunk := list(itertools.islice(it, batch)):
+            for c, (ids, mask) in zip(chunk, encode_chats(tokenizer, chunk)): yield len(ids), fit_conversation(ids, mask, c, max_length, truncation)
+    return fitted(iter(conversations))
+
+def fit_conversation(ids:list, mask:list, # `encode_chat` of `messages`
+                     messages:list, max_length:int, truncation:str
+                    )->TokenizedConversation|None:
+    "The `TokenizedConversation` that `tokenize_conversation` makes of an encoded conversation."
     labels = [t if m else -100 for t, m in zip(ids, mask)]
     if len(ids) <= max_length: res = TokenizedConversation(ids, labels)
     elif truncation == "tokens": res = TokenizedConversation(ids[:max_length], labels[:max_length], "cut")

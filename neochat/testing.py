@@ -6,14 +6,15 @@ Docs: https://neochat-ai.github.io/neochat/testing.html.md"""
 
 # %% ../nbs/97_testing.ipynb #b2930809
 from __future__ import annotations
-import contextlib, io, time
+import contextlib, io, json, random, time
+from pathlib import Path
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import NamedTuple
 import torch
 
 # %% auto #0
-__all__ = ['ScriptedModel', 'CommandResult', 'run_cli']
+__all__ = ['ScriptedModel', 'CommandResult', 'run_cli', 'big_guanaco_file']
 
 # %% ../nbs/97_testing.ipynb #2f2e905a
 class ScriptedModel:
@@ -82,3 +83,19 @@ def run_cli(*argv)->CommandResult:
         try: code = main([str(a) for a in argv])
         except SystemExit as e: code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return CommandResult(code, out.getvalue(), err.getvalue())
+
+# %% ../nbs/97_testing.ipynb #fdab5cdc
+def big_guanaco_file(path, # the .jsonl file to write
+                     mb:float=50 # its size in megabytes (10^6 bytes)
+                    )->tuple:
+    "(rows, bytes) written to `path`: guanaco `text` rows of ~1.8 KB from the bundled sample, each made distinct."
+    from neochat.sources import asset
+    texts = [json.loads(l)["text"] for l in asset("sample_guanaco.jsonl").read_text().splitlines() if l.strip()]
+    rng, size, n, target = random.Random(0), 0, 0, int(mb * 1e6)
+    with Path(path).open("w", encoding="utf-8") as f:
+        while size < target:
+            t = texts[n % len(texts)]
+            while len(t) < 1700: t += " " + texts[rng.randrange(len(texts))].split("### Assistant:")[-1]  # a longer last reply
+            line = json.dumps({"text": f"{t} (row {n})"}) + "\n"
+            f.write(line); size += len(line.encode()); n += 1
+    return n, size

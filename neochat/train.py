@@ -12,7 +12,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, in_notebook, load_config, save_config, validate
-from .template import CASES, case_of, tokenize_conversation, check_template
+from .template import CASES, case_of, tokenize_conversations, check_template
 from .rundir import (TrainingError, check_output, check_resume, check_start, hold_run_dir, is_complete_run,
                              last_checkpoint, run_lock, run_state, save_run)
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
@@ -54,14 +54,15 @@ MIN_SUPERVISED_TOKENS = 100
 # %% ../nbs/05_training.ipynb #86e8cc23
 def _tokenized(ds, tokenizer, max_length:int, truncation:str="turns")->tuple:
     "(a Dataset of `input_ids` and `labels` of the rows of `ds` kept, their row numbers, conversations by case, trained tokens by case)."
-    from datasets import Dataset
-    cols, keep, cases, tokens = {"input_ids": [], "labels": []}, [], dict.fromkeys(CASES, 0), dict.fromkeys(CASES, 0)
-    for i, msgs in enumerate(ds["messages"]):
-        t = tokenize_conversation(tokenizer, msgs, max_length, truncation)
+    from datasets import Dataset, concatenate_datasets
+    parts, cols, keep, cases, tokens = [], {"input_ids": [], "labels": []}, [], dict.fromkeys(CASES, 0), dict.fromkeys(CASES, 0)
+    for i, (_, t) in enumerate(tokenize_conversations(tokenizer, ds["messages"], max_length, truncation)):
         cases[case_of(t)] += 1
         if t is None: continue
         cols["input_ids"].append(t.input_ids); cols["labels"].append(t.labels); keep.append(i); tokens[t.kept] += t.n_supervised
-    return Dataset.from_dict(cols), keep, cases, tokens
+        if len(keep) % 1024 == 0: parts.append(Dataset.from_dict(cols)); cols = {"input_ids": [], "labels": []}  # Arrow, not lists of ints
+    if cols["input_ids"] or not parts: parts.append(Dataset.from_dict(cols))
+    return concatenate_datasets(parts), keep, cases, tokens
 
 def prepare_data(data, # datasets.DatasetDict with "train" (and optionally "eval") splits of `messages`
                  tokenizer, # carrying neochat's chat template

@@ -226,3 +226,36 @@ def test_tokens_counted_with_the_models_tokenizer(guanaco):
     assert f"Tokens counted with the tokenizer of {tiny_llama_dir()} (1,257 tokens)." in r.stdout
     assert float(rendered(r.stdout)) > float(rendered(guanaco[0].stdout))  # GPT-Neo's 50,257 tokens merge more
     one_line(neochat_cli("data", asset("unseen_guanaco.jsonl"), "--model", "/nonexistent"), "/nonexistent")
+
+
+def test_files_stream_in_memory_that_follows_what_is_kept(tmp_path, monkeypatch):
+    """Reading a file and describing it holds the conversations kept, not the file text, its rows and every token list
+    besides (the 50 MB file peaked at 43x its size). Measured with tracemalloc on a 2 MB file, in this process, with
+    the batches (the rows read before the format is checked, the conversations tokenized at a time) made small, so
+    that what stays constant on a big file is small here too."""
+    import tracemalloc
+    from neochat import sources, stats as stats_module
+    from neochat.sources import load_source
+    from neochat.stats import conversation_stats, _default_tokenizer
+    from neochat.testing import big_guanaco_file
+    monkeypatch.setattr(sources, "FORMAT_ROWS", 10); monkeypatch.setattr(stats_module, "_BATCH", 16)
+    f = tmp_path / "big.jsonl"
+    rows, size = big_guanaco_file(f, mb=2)
+    _default_tokenizer()  # loaded outside the measurement
+    tracemalloc.start()
+    try:
+        convs, report = load_source(str(f))
+        kept, read_peak = tracemalloc.get_traced_memory()
+    finally: tracemalloc.stop()
+    conversation_stats(convs)  # once untraced: tokenizing a non-ASCII string caches its UTF-8 form in the string itself
+    peaks = []
+    for part in (convs[:len(convs) // 4], convs):  # what describing holds beyond a batch grows with the conversations
+        tracemalloc.start()
+        try: stats = conversation_stats(part, max_length=512); peaks.append(tracemalloc.get_traced_memory()[1])
+        finally: tracemalloc.stop()
+    assert len(convs) == report.kept == stats.rows == rows
+    growth = (peaks[1] - peaks[0]) / (size * 3 / 4)
+    print(f"\n{size / 1e6:.1f} MB, {rows} rows: conversations kept {kept / size:.2f}x the file, reading peaked at "
+          f"{read_peak / size:.2f}x, describing them peaked at {peaks[1] / size:.2f}x ({growth:.2f} bytes per byte of data)")
+    assert read_peak < kept + size / 2  # never the whole file (text, rows) besides the conversations
+    assert growth < 0.5  # numbers per conversation, not its token lists (they took ~10 bytes per byte of data)

@@ -51,3 +51,16 @@ def test_run_reopens_for_chat(gguf_run):
     session.generation.max_new_tokens = 8
     assert isinstance(session.send("Hello"), str)
     assert [m["role"] for m in session.messages] == ["user", "assistant"]
+
+
+def test_adapter_export_loads_with_its_cards_code(gguf_run, tmp_path, capsys):
+    "The adapter names the folder holding the .gguf as its base: the card's own code must say which file to open there."
+    from neochat.export import export_run
+    out = export_run(gguf_run.run_dir, tmp_path / "export")
+    card = (out / "README.md").read_text()
+    code = card.split("## Use it")[1].split("```python\n")[1].split("```")[0]
+    assert 'gguf_file="tiny-llama-Q8_0.gguf"' in code
+    scope = {}
+    exec(compile(code, "card", "exec"), scope)  # loads the adapter and its GGUF base, then prints a reply
+    assert type(scope["model"]).__name__ == "PeftModelForCausalLM"
+    assert scope["model"].get_base_model().config.model_type == "llama"
