@@ -6,14 +6,14 @@ Docs: https://neochat-ai.github.io/neochat/export.html.md"""
 
 # %% ../nbs/08b_export.ipynb #9d967487
 from __future__ import annotations
-import json, os, shutil
+import errno, json, os, shutil
 from pathlib import Path
 import torch
 from . import __version__
 from .card import write_model_card
 from .model import weights_dtype
 from .report import Report, check_runs
-from .rundir import load_run
+from .rundir import disk_full, load_run
 
 # %% auto #0
 __all__ = ['latest_report', 'latest_evaluation', 'update_card', 'check_export', 'save_merged', 'export_run', 'check_repo_id',
@@ -60,7 +60,20 @@ def check_export(run_dir, # should be a finished run
     if out_dir.is_dir() and any(out_dir.iterdir()): raise ValueError(f"--output {out_dir} is not empty: give a new folder (an export overwrites nothing)")
     if run_dir.resolve() in (out_dir.resolve(), *out_dir.resolve().parents):
         raise ValueError(f"--output {out_dir} is inside the run directory {run_dir}: give a folder outside it")
+    if out_dir.is_symlink(): out_dir = out_dir.resolve()  # a link to a folder: the export goes into the folder it names
+    _check_writable(out_dir)
     return run_dir, out_dir
+
+def _check_writable(out_dir:Path):
+    "A one-line error when nothing can be created where `out_dir` goes (a folder not ours, a read-only disk)."
+    there = next(p for p in (out_dir, *out_dir.parents) if p.exists())
+    if not os.access(there, os.W_OK | os.X_OK):
+        why = "a read-only file system" if _read_only(there) else "permission denied"
+        raise ValueError(f"--output {out_dir}: cannot write in {there} ({why}): give a folder you can write to")
+
+def _read_only(p:Path)->bool:
+    try: return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+    except OSError: return False
 
 # %% ../nbs/08b_export.ipynb #c070404e
 def save_merged(run_dir, # a finished run
@@ -82,18 +95,23 @@ def export_run(run_dir, # a finished run directory
               )->Path:
     "Write the run's adapter (or, `merged`, a standalone model) with its tokenizer, chat template and model card to `out_dir`."
     run_dir, out_dir = check_export(run_dir, out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         if merged: save_merged(run_dir, tmp); shutil.copy2(run_dir/"loss.png", tmp)
         else: shutil.copytree(run_dir, tmp, ignore=lambda d, names: [n for n in names if n in ("README.md", "checkpoints", "eval") or n.startswith(".")])
         write_model_card(run_dir, tmp/"README.md", merged=merged, name=(repo_id or out_dir.name).split("/")[-1], where=repo_id or str(out_dir),
                          evaluation=latest_evaluation(run_dir))
         if out_dir.exists(): out_dir.rmdir()
         tmp.rename(out_dir)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, Exception) and disk_full(e):
+            raise OSError(f"export stopped: the disk is full ({out_dir.parent}); nothing was written to {out_dir} "
+                          f"and the run is untouched: free some space and export again") from None
+        if isinstance(e, PermissionError) or getattr(e, "errno", None) == errno.EROFS:
+            raise ValueError(f"--output {out_dir}: cannot write there ({e.strerror}): give a folder you can write to") from None
         raise
     return out_dir
 

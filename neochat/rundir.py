@@ -6,7 +6,7 @@ Docs: https://neochat-ai.github.io/neochat/run_dir.html.md"""
 
 # %% ../nbs/04d_run_dir.ipynb #c809a9de
 from __future__ import annotations
-import contextlib, json, os, shutil, sys, warnings
+import contextlib, errno, json, os, shutil, sys, warnings
 from pathlib import Path
 import torch
 from . import __version__
@@ -16,13 +16,22 @@ from .model import base_lm, gguf_file, load_causal_lm, pick_device, pick_precisi
 from .template import check_template
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'RESUMABLE', 'ADAPTER_FILES', 'TrainingError', 'is_complete_run', 'last_checkpoint', 'run_state',
-           'check_output', 'check_resume', 'file_lock', 'run_lock', 'trainer_of', 'save_run', 'check_start',
-           'hold_run_dir', 'why_not_a_run', 'check_run', 'load_run']
+__all__ = ['RUN_FILES', 'RESUMABLE', 'ADAPTER_FILES', 'TrainingError', 'disk_full', 'is_complete_run', 'last_checkpoint',
+           'run_state', 'check_output', 'check_resume', 'file_lock', 'run_lock', 'trainer_of', 'save_run',
+           'check_start', 'hold_run_dir', 'why_not_a_run', 'check_run', 'load_run']
 
 # %% ../nbs/04d_run_dir.ipynb #ba6645ba
 class TrainingError(RuntimeError):
     "Training cannot start or could not finish, or a run cannot be opened; the message says why."
+
+# %% ../nbs/04d_run_dir.ipynb #6e331529
+def disk_full(e:BaseException)->bool:
+    "Did `e` come from a disk, a quota or a file-size limit with no room left? (safetensors and torch say so in their own words.)"
+    if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list):  # copytree: [(src, dst, why), ...]
+        return any(disk_full(OSError(why)) for *_, why in e.args[0])
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
+    return any(s in str(e) for s in ("No space left", "Disk quota exceeded", "File too large", "file write failed",
+                                     "unexpected pos", "PytorchStreamWriter failed writing"))  # (torch.save cut short)
 
 # %% ../nbs/04d_run_dir.ipynb #58be0019
 def is_complete_run(run_dir)->bool:

@@ -6,15 +6,15 @@ Docs: https://neochat-ai.github.io/neochat/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #f53381c7
 from __future__ import annotations
-import contextlib, errno, signal, threading, functools, json, math, os, shutil, sys, time
+import contextlib, signal, threading, functools, json, math, os, shutil, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from transformers import TrainerCallback
 from . import __version__
 from .config import Config, ConfigError, did_you_mean, get_preset, in_notebook, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversations, check_template
-from .rundir import (TrainingError, check_output, check_resume, check_start, hold_run_dir, is_complete_run,
-                             last_checkpoint, run_lock, run_state, save_run)
+from .rundir import (TrainingError, check_output, check_resume, check_start, disk_full, hold_run_dir,
+                             is_complete_run, last_checkpoint, run_lock, run_state, save_run)
 from .attention import PackingCollator, compile_blocks, fast_attention_enabled
 from .loss import TokenCrossEntropy, add_trained_token_head, own_loss_pays
 from .lossplot import LossPlot, plot_history
@@ -24,8 +24,7 @@ from .model import (load_tokenizer, load_base_model, add_lora, base_lm, check_lo
 # %% auto #0
 __all__ = ['MIN_SUPERVISED_TOKENS', 'PreparedData', 'prepare_data', 'sft_config', 'packing_collator', 'use_compile',
            'trainer_class', 'NanGuard', 'effective_batch', 'process_state', 'on_main', 'quiet_unless',
-           'TrainingInterrupted', 'check_settings', 'settled_config', 'TrainResult', 'StartEval', 'CtrlC', 'disk_full',
-           'train']
+           'TrainingInterrupted', 'check_settings', 'settled_config', 'TrainResult', 'StartEval', 'CtrlC', 'train']
 
 # %% ../nbs/05_training.ipynb #3ac06b24
 @dataclass
@@ -327,12 +326,6 @@ def _nan_stop(run_dir:Path, guard:NanGuard, main:bool=True):
     good = last_checkpoint(run_dir, tidy=main)
     raise TrainingError(f"loss became NaN or infinite by step {guard.bad_step}; training stopped. "
                         + (f"Last good checkpoint: {good}" if good else "No checkpoint was saved before it"))
-
-def disk_full(e:BaseException)->bool:
-    "Did `e` come from a disk, a quota or a file-size limit with no room left? (safetensors and torch say so in their own words.)"
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
-    return any(s in str(e) for s in ("No space left", "Disk quota exceeded", "File too large", "file write failed",
-                                     "unexpected pos", "PytorchStreamWriter failed writing"))  # (torch.save cut short)
 
 def _stopped(run_dir:Path, step:int, why:str, main:bool=True)->str:
     ckpt = last_checkpoint(run_dir, tidy=main)

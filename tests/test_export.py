@@ -4,7 +4,7 @@ stand-in `HfApi` (nothing here reaches the network); `neochat eval` putting its 
 export's. Each command runs in a process of its own, as a user runs it (`cli_server.neochat_cli`), except the push,
 which runs in this process (`neochat.testing.run_cli`) to meet the stand-in. The token-for-token comparison of the
 exports with the chat is in nbs/08b_export.ipynb."""
-import shutil
+import re, shutil, subprocess, sys
 from pathlib import Path
 from types import SimpleNamespace
 import pytest
@@ -58,6 +58,29 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny_run, tmp_path):
         one_line(neochat_cli("export", *args), needle)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary folder
     assert (tmp_path/"taken"/"notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["adapter", "merged"])
+def test_a_full_disk_stops_the_export_in_one_line(tiny_run, tmp_path, merged):
+    """A 1 MB file-size limit fails the export's first large write, as a full disk does: shutil's copy of the adapter
+    (which gathers every failed file into one long list) and safetensors' write of the merged model."""
+    r = neochat_cli("export", tiny_run, "--output", tmp_path/"out", *(["--merged"] if merged else []), limits={"RLIMIT_FSIZE": 1_000_000})
+    r.stderr = "\n".join(l for l in r.stderr.splitlines() if "it/s]" not in l)  # transformers' progress bars (loading, writing)
+    line = one_line(r, f"export stopped: the disk is full ({tmp_path}); nothing was written to {tmp_path/'out'} and the run is untouched")
+    assert len(line) < 300, line
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary folder
+
+
+def test_output_through_a_link_and_on_a_read_only_disk(tiny_run, tmp_path):
+    (tmp_path/"folder").mkdir(); (tmp_path/"link").symlink_to(tmp_path/"folder")
+    r = neochat_cli("export", tiny_run, "--output", tmp_path/"link")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path/"folder"/"adapter_model.safetensors").exists()
+    ro = tmp_path/"ro"; ro.mkdir()
+    script = f"mount -t tmpfs -o ro,size=1m tmpfs {ro} || exit 99; exec {sys.executable} -m neochat.cli export {tiny_run} --output {ro}/out"
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    if r.returncode == 99 or "unshare:" in r.stderr: pytest.skip(f"no private read-only mount here: {r.stderr.strip()[:200]}")
+    one_line(r, f"--output {ro}/out: cannot write in {ro} (a read-only file system): give a folder you can write to")
 
 
 def test_push_to_hub_uploads_the_export(tiny_run, tmp_path, monkeypatch):
