@@ -17,8 +17,9 @@ from .template import escape_markers
 
 # %% auto #0
 __all__ = ['ACCELERATE_CONFIGS', 'COMMANDS', 'OneLineParser', 'data_args', 'data_command', 'train_args', 'train_command',
-           'accelerate_config', 'launch_argv', 'chat_args', 'chat_command', 'eval_args', 'eval_command', 'export_args',
-           'export_command', 'serve_args', 'serve_command', 'bench_args', 'bench_command', 'build_parser', 'main']
+           'accelerate_config', 'launch_argv', 'launch', 'chat_args', 'chat_command', 'eval_args', 'eval_command',
+           'export_args', 'export_command', 'serve_args', 'serve_command', 'bench_args', 'bench_command',
+           'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #3676af32
 class OneLineParser(argparse.ArgumentParser):
@@ -105,7 +106,11 @@ def _train_config(args):
     path = args.config
     if args.resume and not (args.config or args.preset):
         if not args.output: raise ValueError("--resume needs --output DIR, the run to continue")
-        saved = Path(args.output)/"neochat.toml"
+        saved, out = Path(args.output)/"neochat.toml", Path(args.output)
+        if not saved.exists() and out.parent.name == "checkpoints" and (out.parent.parent/"neochat.toml").exists():
+            run = out.parent.parent  # a checkpoint folder: its run is what resumes (from its last checkpoint)
+            raise ValueError(f"{out} is a checkpoint of the run in {run}: continue the run with: neochat train --output {run} --resume"
+                             + (" --max-steps N (more than it trained: it is finished)" if (run/"run.json").exists() else ""))
         if not saved.exists(): raise FileNotFoundError(f"{args.output} holds no run to resume (no neochat.toml)")
         path = saved
     return load_config(path, preset=args.preset, overrides={k: v for k, v in over.items() if v})
@@ -119,9 +124,8 @@ def train_command(args:argparse.Namespace)->int:
         from neochat.rundir import check_start
         from neochat.train import settled_config  # (the run's config as each process will settle it: model path, positions)
         cfg = settled_config(_train_config(args))  # a bad config or a run directory that cannot be used is one line here, before N processes
-        check_start(cfg, Path(cfg.train.output_dir), args.resume, args.overwrite)  # start (and torchrun adds its report to theirs)
-        import subprocess
-        return subprocess.run(launch_argv(args)).returncode
+        check_start(cfg, Path(cfg.train.output_dir), args.resume, args.overwrite)
+        return launch(args, Path(cfg.train.output_dir))
     from neochat.train import process_state, train
     res = train(_train_config(args), resume=args.resume, overwrite=args.overwrite, live_plot=False)
     if not process_state().is_main_process: return 0  # under `accelerate launch`, the main process reports the run
@@ -156,6 +160,43 @@ def launch_argv(args:argparse.Namespace # `neochat train`'s options, with `num_p
     return [sys.executable, "-m", "accelerate.commands.launch", *how, "--num_processes", str(args.num_processes),
             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
             "-m", "neochat.cli", "train", *again]
+
+# %% ../nbs/11_cli.ipynb #a944ff02
+_QUIET_LAUNCHER = ("import runpy, signal, sys; sys.stderr = open(sys.argv[1], 'a', buffering=1); m = sys.argv[3]; "
+                   "signal.signal(signal.SIGINT, signal.SIG_IGN); "  # Ctrl-C is the training processes' to handle (neochat.cli restores it)
+                   "sys.argv = [m, *sys.argv[4:]]; runpy.run_module(m, run_name='__main__', alter_sys=True)")
+
+def launch(args:argparse.Namespace, # `neochat train`'s options, with `num_processes` of 2 or more
+           run_dir:Path # the run they train
+          )->int:
+    "Run `launch_argv(args)`: the processes' own exit status; one line for a process that died without a word."
+    import re, signal, subprocess, tempfile
+    argv = launch_argv(args)
+    with tempfile.TemporaryDirectory(prefix="neochat-launch-") as d:
+        log = Path(d)/"launcher.log"
+        proc = subprocess.Popen([argv[0], "-c", _QUIET_LAUNCHER, str(log), *argv[1:]], env={**os.environ, "NEOCHAT_STATUS_DIR": d,
+                                "TORCHELASTIC_SIGNALS_TO_HANDLE": "SIGTERM,SIGHUP,SIGQUIT"})  # not SIGINT: torchrun would SIGTERM them
+        while True:
+            try: rc = proc.wait(); break
+            except KeyboardInterrupt: pass  # the training processes had it too: they stop at a step and say where
+        said = {int(p.read_text() or 1) for p in Path(d).glob("rank-*")}
+        report = log.read_text(errors="replace") if log.exists() else ""
+    if rc == 0 or rc in said: return rc
+    for code in (130, 2, 1):
+        if code in said: return code  # a process said why (one line; a bug's traceback)
+    first = re.search(r"rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", report.rpartition("Root Cause")[2], re.S)  # torchrun's report
+    if not first: sys.stderr.write(report); return rc or 1  # the launcher failed before training began: its own words
+    from neochat.rundir import TrainingError, last_checkpoint
+    rank, code = map(int, first.groups())
+    how = f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"ended with exit status {code}"
+    ckpt = last_checkpoint(run_dir)
+    raise TrainingError(f"training stopped: training process {rank} was {how}; kept: {ckpt or 'no checkpoint yet'}"
+                        + (f"; continue with: neochat train --output {run_dir} --resume" if ckpt else ""))
+
+def _peer_lost(e:BaseException)->bool:
+    "Did a collective fail because another training process died (gloo's and NCCL's words)?"
+    return "RANK" in os.environ and (type(e).__name__ in ("DistBackendError", "DistNetworkError") or any(
+        s in str(e) for s in ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "NCCL communicator was aborted")))
 
 # %% ../nbs/11_cli.ipynb #9a2b5f74
 def chat_args(p:argparse.ArgumentParser):
@@ -309,21 +350,33 @@ def build_parser(argv:list=None # the arguments to be parsed: only their subcomm
 
 def _is_bad_input(e:BaseException)->bool:
     "Is `e` one of neochat's bad-input errors (reported in one line), rather than a bug? Files and disks count (`OSError`)."
-    train = sys.modules.get("neochat.train")  # TrainingError lives with torch; it can only be raised once that is loaded
-    return isinstance(e, (ConfigError, DataError, ValueError, OSError)) or (train is not None and isinstance(e, train.TrainingError))
+    rundir = sys.modules.get("neochat.rundir")  # TrainingError lives with torch; it can only be raised once that is loaded
+    return isinstance(e, (ConfigError, DataError, ValueError, OSError)) or (rundir is not None and isinstance(e, rundir.TrainingError))
+
+def _run(args:argparse.Namespace)->int:
+    main_process = os.environ.get("RANK", "0") == "0"  # under `accelerate launch` every process stops, and the main one says why
+    try: return args.run(args) or 0
+    except KeyboardInterrupt:  # before training began (loading, reading data): nothing to keep
+        if main_process: print("neochat: stopped: Ctrl-C", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if _peer_lost(e): return 3  # another process died: `launch` says which, and what was kept
+        if not _is_bad_input(e): raise
+        interrupted = type(e).__name__ == "TrainingInterrupted"
+        if main_process: print(f"neochat: {'stopped' if interrupted else 'error'}: {_one_line(e)}", file=sys.stderr)
+        return 130 if interrupted else 2
 
 def main(argv:list=None # arguments without the program name; default: `sys.argv[1:]`
         )->int:
     "Run the `neochat` command; bad input prints one line `neochat: error: ...` on stderr and returns 2 (130 after Ctrl-C)."
     argv = sys.argv[1:] if argv is None else list(argv)
+    if os.environ.get("NEOCHAT_STATUS_DIR"):  # a training process under `launch`, whose launcher ignores Ctrl-C
+        import signal; signal.signal(signal.SIGINT, signal.default_int_handler)
     args = build_parser(argv).parse_args(argv)
-    try: return args.run(args) or 0
-    except Exception as e:
-        if not _is_bad_input(e): raise
-        interrupted = type(e).__name__ == "TrainingInterrupted"
-        if os.environ.get("RANK", "0") == "0":  # under `accelerate launch` every process stops, and the main one says why
-            print(f"neochat: {'stopped' if interrupted else 'error'}: {_one_line(e)}", file=sys.stderr)
-        return 130 if interrupted else 2
+    code = 1  # (a bug: its traceback follows)
+    try: code = _run(args); return code
+    finally:  # one of several training processes: `launch` reads what each ended with
+        if (d := os.environ.get("NEOCHAT_STATUS_DIR")) and "RANK" in os.environ: Path(d, f"rank-{os.environ['RANK']}").write_text(str(code))
 
 # %% ../nbs/11_cli.ipynb #806e9846
 if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())

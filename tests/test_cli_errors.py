@@ -99,3 +99,15 @@ def test_disk_full_during_training(tiny_config, tmp_path, limit):
     safetensors (13 MB), at 20 MB in torch.save's optimizer state (26 MB), each library in its own words."""
     one_line(neochat_cli("train", "--config", tiny_config, "--output", tmp_path/"run", limits={"RLIMIT_FSIZE": limit}),
              "training stopped: the disk is full", "kept: no checkpoint yet")
+
+
+def test_a_checkpoint_folder_points_at_its_run(tmp_path):
+    "A finished run's checkpoint given where a run belongs: one line that names the run (and, to train it further, how)."
+    run = tmp_path/"run"; ckpt = run/"checkpoints"/"checkpoint-3"
+    ckpt.mkdir(parents=True); (ckpt/"trainer_state.json").write_text("{}")
+    for f in ("run.json", "neochat.toml"): (run/f).write_text("{}" if f == "run.json" else 'preset = "tiny"\n')
+    for args in (["chat", ckpt, "--prompt", "Hi"], ["export", ckpt, "--output", tmp_path/"out"], ["eval", ckpt]):
+        one_line(neochat_cli(*args), f"is a checkpoint of the finished run in {run}, not a run directory: open the run")
+    one_line(neochat_cli("train", "--output", ckpt, "--resume"),
+             f"continue the run with: neochat train --output {run} --resume --max-steps N (more than it trained: it is finished)")
+    assert not (tmp_path/"out").exists()

@@ -118,3 +118,55 @@ def test_resume_with_a_config_is_checked_as_one_process_checks_it(runs):
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert r.returncode == 2 and len(lines) == 1, r.stderr[-3000:]
     assert lines[0] == f"neochat: error: {run} already finished its {STEPS} steps: raise train.max_steps (--max-steps) to train it further"
+
+
+def _resumed(run:Path, tmp:Path):
+    "A copy of `run` resumed for many more steps in two processes (its own process group), once they have trained a step."
+    import os, signal, shutil
+    copy = shutil.copytree(run, tmp/"resumed")
+    proc = subprocess.Popen([*CLI, "train", "--output", str(copy), "--resume", "--max-steps", "400", "--num-processes", "2"],
+                            stdout=subprocess.PIPE, stderr=open(tmp/"stderr", "w"), text=True, cwd=tmp, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # (xdist's workers ignore SIGINT)
+    for line in proc.stdout:  # the main process logs each step's loss
+        if line.startswith("{'loss'"): break
+    return copy, proc
+
+
+def _ended(proc, tmp:Path)->str:
+    "Wait for `proc`; its stderr."
+    proc.communicate(timeout=300)
+    return (tmp/"stderr").read_text(errors="replace")
+
+
+def _neochat_lines(stderr:str)->list:
+    return [l.strip() for l in stderr.replace("\r", "\n").splitlines() if "neochat: " in l]
+
+
+def test_ctrl_c_and_a_killed_process_are_one_line(runs, tmp_path):
+    """Ctrl-C to the terminal's process group: the processes stop at a step and say where, the launcher's
+    ChildFailedError and the launching process's KeyboardInterrupt are not shown. A process killed with SIGKILL: one
+    line from the launching process naming it and the checkpoint kept, exit status 2."""
+    import os, signal
+    run, *_ = runs[2]
+    (tmp_path/"a").mkdir(); copy, proc = _resumed(run, tmp_path/"a")
+    os.killpg(proc.pid, signal.SIGINT)
+    err = _ended(proc, tmp_path/"a")
+    assert proc.returncode == 130 and "Traceback" not in err and "ChildFailedError" not in err, err[-3000:]
+    lines = _neochat_lines(err)
+    assert len(lines) == 1 and "neochat: stopped: training stopped by Ctrl-C at step" in lines[0], lines
+    assert f"continue with: neochat train --output {copy} --resume" in lines[0], lines
+
+    (tmp_path/"b").mkdir(); copy, proc = _resumed(run, tmp_path/"b")
+    rank1 = next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _is_rank1_of(p, copy))
+    os.kill(rank1, signal.SIGKILL)
+    err = _ended(proc, tmp_path/"b")
+    assert proc.returncode == 2 and "Traceback" not in err and "ChildFailedError" not in err, err[-3000:]
+    lines = _neochat_lines(err)
+    assert len(lines) == 1 and "neochat: error: training stopped: training process 1 was killed by SIGKILL; kept: " in lines[0], lines
+    assert f"checkpoint-{STEPS}; continue with: neochat train --output {copy} --resume" in lines[0], lines
+
+
+def _is_rank1_of(p:Path, run:Path)->bool:
+    try: env, cmd = (p/"environ").read_bytes().split(b"\0"), (p/"cmdline").read_bytes().split(b"\0")
+    except OSError: return False
+    return b"RANK=1" in env and str(run).encode() in cmd and b"neochat.cli" in cmd
