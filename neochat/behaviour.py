@@ -114,9 +114,10 @@ def measure(model, tokenizer, heldout:list, s:BehaviourSettings, progress:bool=F
     return out
 
 # %% ../nbs/10a_behaviour.ipynb #f0a462eb
-ROWS = [("replies ending with EOS", "eos_rate", "{:.0%}"), ("role leakage (`### Human:` etc.)", "leakage_rate", "{:.0%}"),
+ROWS = [("replies ending with EOS", "eos_rate", "{:.0%}"), ("empty replies (EOS first: a failure)", "empty_rate", "{:.0%}"),
+        ("role leakage (any new turn: `### Human:`, `User:`, ...)", "leakage_rate", "{:.0%}"),
         ("repeated 4-grams (mean share)", "repeated_4grams", "{:.0%}"), ("replies cut at the budget", "truncation_rate", "{:.0%}"),
-        ("reply length, median tokens", "length_median", "{:.0f}")]
+        ("reply length, median tokens", "length_median", "{:.0f}"), ("the references' median, tokens", "reference_median", "{:.0f}")]
 
 @dataclass
 class BehaviourCard:

@@ -249,9 +249,10 @@ def eval_command(args:argparse.Namespace)->int:
                            allow_overlap=args.allow_overlap)
     js, md = report.save(args.output or Path(args.run_dirs[0])/"eval"/"report.json")
     from neochat.export import update_card
-    cards = [update_card(d, report) for d in args.run_dirs]
+    cards = [update_card(d, report) for d in args.run_dirs] if args.data is None else []  # a card measures its run's own held-out data
     print(f"{report.header()}\n\n{report.card()}\n\nWrote {js} and {md} (with {md.stem}_losses.png, {md.stem}_metrics.png)"
-          f"\nUpdated the model card{'s' * (len(cards) > 1)}: {', '.join(map(str, cards))}")
+          + (f"\nUpdated the model card{'s' * (len(cards) > 1)}: {', '.join(map(str, cards))}" if cards else
+             f"\nThe model card{'s' * (len(args.run_dirs) > 1)} keep their measurement on the runs' own held-out data (run without --data to update them)"))
     return 0
 
 # %% ../nbs/11_cli.ipynb #e6897a5e

@@ -39,6 +39,10 @@ def _check_turns(msgs:list, # messages with roles already mapped to system/user/
     if len(msgs) - start == 0: raise DataError(f"no {name('assistant')} reply: a conversation needs at least one {name('user')}/{name('assistant')} pair")
     for i, m in enumerate(msgs[start:], 1):
         if not m["content"]: raise DataError(f"empty {name(m['role'])} turn (turn {i})")
+    for i, m in enumerate(msgs, 1 - start):
+        if "\x00" in m["content"]:
+            where = "the system prompt" if i == 0 else f"{name(m['role'])} turn {i}"
+            raise DataError(f"{where} holds a NUL character (\\x00) at offset {m['content'].index(chr(0))}: a binary or corrupt row")
     return msgs, dangling
 
 # %% ../nbs/01_data.ipynb #b5439357

@@ -13,13 +13,12 @@ import torch
 from .config import GenerationSettings, load_config
 from .generation import generate_kwargs
 from .model import base_lm, context_length
-from .template import STOP_STRINGS, encode_chat, tokenize_conversation
+from .template import encode_chat, tokenize_conversation, turn_start
 
 # %% auto #0
-__all__ = ['LEAK_RE', 'SHOWCASE_PROMPTS', 'eval_conversations', 'train_overlap', 'heldout_loss', 'prompt_and_reference',
-           'sampling_settings', 'Generated', 'generate_replies', 'leaks_role', 'cut_at_stop', 'words',
-           'repeated_ngrams', 'distinct_n', 'rouge_l', 'score_reply', 'behaviour', 'evaluate_model', 'RunEval',
-           'reply_budget', 'measure_run']
+__all__ = ['SHOWCASE_PROMPTS', 'eval_conversations', 'train_overlap', 'heldout_loss', 'prompt_and_reference', 'sampling_settings',
+           'Generated', 'generate_replies', 'leaks_role', 'cut_at_stop', 'words', 'repeated_ngrams', 'distinct_n',
+           'rouge_l', 'score_reply', 'behaviour', 'evaluate_model', 'RunEval', 'reply_budget', 'measure_run']
 
 # %% ../nbs/08_evaluation.ipynb #8d057410
 def _load_split(source:str, limit:int)->list:
@@ -108,7 +107,7 @@ class Generated:
 
 def _chat_length(tokenizer, tokens:list)->int:
     "How many of `tokens` the chat generates before a stop string ends the reply: all of them if none does."
-    has_stop = lambda k: any(s in tokenizer.decode(tokens[:k]) for s in STOP_STRINGS)
+    has_stop = lambda k: turn_start(tokenizer.decode(tokens[:k])) is not None
     if not has_stop(len(tokens)): return len(tokens)
     lo, hi = 1, len(tokens)
     while lo < hi:
@@ -149,16 +148,14 @@ def generate_replies(model, # a causal LM, peft-wrapped or not
     return out
 
 # %% ../nbs/08_evaluation.ipynb #900a9f88
-LEAK_RE = re.compile(r"#+\s*(?:human|assistant|user)\s*:|(?:^|\n)\s*(?:human|user)\s*:", re.IGNORECASE)
-
 def leaks_role(raw:str)->bool:
-    "Does the raw reply write a role marker or start the user's next turn?"
-    return LEAK_RE.search(raw) is not None
+    "Does the raw reply start a new speaker turn (`template.turn_start`: a role marker, `User:`, `<|im_start|>`, ...)?"
+    return turn_start(raw) is not None
 
 def cut_at_stop(raw:str)->tuple[str, bool]:
-    "(the reply as the chat shows it: cut at the first stop string and stripped, whether a stop string was found)."
-    hits = [i for s in STOP_STRINGS if (i := raw.find(s)) >= 0]
-    return (raw[:min(hits)] if hits else raw).strip(), bool(hits)
+    "(the reply as the chat shows it: cut at the first turn start and stripped, whether there was one)."
+    at = turn_start(raw)
+    return (raw if at is None else raw[:at]).strip(), at is not None
 
 # %% ../nbs/08_evaluation.ipynb #9950db3f
 def words(text:str)->list:
@@ -193,21 +190,21 @@ def score_reply(g:Generated, # a generated reply
                 max_new_tokens:int, # the budget it was generated with
                 reference:str="" # the held-out reply, for ROUGE-L
                )->dict:
-    "The checks of one reply: stopped (EOS or stop string), leaked, repetition, length, ROUGE-L."
+    "The checks of one reply: stopped (EOS or a turn start, after some text), empty, leaked, repetition, length, ROUGE-L."
     shown, stop_string = cut_at_stop(g.raw)
     ws = words(shown)
-    return dict(raw=g.raw, reply=shown, tokens=g.length, eos=g.eos, stopped=g.eos or stop_string,
+    return dict(raw=g.raw, reply=shown, tokens=g.length, eos=g.eos, empty=not shown, stopped=bool(shown) and (g.eos or stop_string),
                 truncated=not (g.eos or stop_string) and g.length >= max_new_tokens, leaked=leaks_role(g.raw),
                 repeated_4grams=repeated_ngrams(ws), distinct_2=distinct_n(ws), rouge_l=rouge_l(shown, reference))
 
 def behaviour(scores:list # `score_reply` results
              )->dict:
-    "Rates and averages over replies: stop, EOS, leakage and truncation rates, repetition, length, ROUGE-L."
+    "Rates and averages over replies: stop, EOS, empty, leakage and truncation rates, repetition, length, ROUGE-L."
     mean = lambda xs: statistics.fmean(xs) if xs else None
     lengths = sorted(s["tokens"] for s in scores)
     d2 = [s["distinct_2"] for s in scores if s["distinct_2"] is not None]
     return dict(prompts=len(scores), stop_rate=mean([s["stopped"] for s in scores]), eos_rate=mean([s["eos"] for s in scores]),
-                leakage_rate=mean([s["leaked"] for s in scores]), truncation_rate=mean([s["truncated"] for s in scores]),
+                empty_rate=mean([s.get("empty", False) for s in scores]), leakage_rate=mean([s["leaked"] for s in scores]), truncation_rate=mean([s["truncated"] for s in scores]),
                 repeated_4grams=mean([s["repeated_4grams"] for s in scores]), distinct_2=mean(d2),
                 length_mean=mean(lengths), length_median=statistics.median(lengths) if lengths else None,
                 length_p90=lengths[min(len(lengths) - 1, int(0.9 * len(lengths)))] if lengths else None,
@@ -236,9 +233,13 @@ def evaluate_model(model, tokenizer, # the model to measure and the tokenizer wi
               progress=progress)
     replies = generate_replies(model, tokenizer, [p for p, _ in pairs], **kw)
     scores = [dict(prompt=p[-1]["content"], reference=r, **score_reply(g, max_new_tokens, r)) for (p, r), g in zip(pairs, replies)]
-    ref_tokens = [len(tokenizer(" " + r, add_special_tokens=False).input_ids) + 1 for _, r in pairs if r]  # + 1: the EOS
+    ref_tokens = sorted(len(tokenizer(" " + r, add_special_tokens=False).input_ids) for _, r in pairs if r)
     shown = generate_replies(model, tokenizer, [[{"role": "user", "content": q}] for q in showcase], **kw)
-    return dict(**out, **behaviour(scores), references_over=statistics.fmean([n > max_new_tokens for n in ref_tokens]) if ref_tokens else None,
+    rates, p90 = behaviour(scores), (lambda xs: xs[min(len(xs) - 1, int(0.9 * len(xs)))] if xs else None)
+    ref_median = statistics.median(ref_tokens) if ref_tokens else None
+    return dict(**out, **rates, references_over=statistics.fmean([n + 1 > max_new_tokens for n in ref_tokens]) if ref_tokens else None,  # + 1: the EOS
+                reference_median=ref_median, reference_p90=p90(ref_tokens),
+                length_ratio=rates["length_median"] / ref_median if ref_median and rates["length_median"] is not None else None,
                 seconds=round(time.time() - start, 2), replies=scores,
                 showcase=[cut_at_stop(g.raw)[0] for g in shown])
 

@@ -10,7 +10,7 @@ import threading
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria
 from .config import Config, GenerationSettings, validate
-from .template import STOP_STRINGS
+from .template import turn_prefix, turn_start
 
 # %% auto #0
 __all__ = ['RepetitionPenalty', 'generate_kwargs', 'StopOnStrings', 'StopOnEvent', 'MarkerFilter']
@@ -46,13 +46,12 @@ def generate_kwargs(g:GenerationSettings, # the settings
 def _flag(input_ids, value:bool): return torch.full((input_ids.shape[0],), value, dtype=torch.bool, device=input_ids.device)
 
 class StopOnStrings(StoppingCriteria):
-    "Stop once the generated text (after `prompt_len` tokens) contains one of `stops`."
-    def __init__(self, tokenizer, prompt_len:int, stops:list=STOP_STRINGS, window:int=16):
-        self.tokenizer, self.prompt_len, self.stops, self.window = tokenizer, prompt_len, list(stops), window
+    "Stop once the generated text (after `prompt_len` tokens) starts a new speaker turn (`template.turn_start`)."
+    def __init__(self, tokenizer, prompt_len:int):
+        self.tokenizer, self.prompt_len = tokenizer, prompt_len
 
-    def __call__(self, input_ids, scores=None, **kwargs):
-        text = self.tokenizer.decode(input_ids[0, self.prompt_len:][-self.window:])
-        return _flag(input_ids, any(s in text for s in self.stops))
+    def __call__(self, input_ids, scores=None, **kwargs):  # (the whole reply: a turn start may depend on the line it is on)
+        return _flag(input_ids, turn_start(self.tokenizer.decode(input_ids[0, self.prompt_len:])) is not None)
 
 class StopOnEvent(StoppingCriteria):
     "Stop as soon as `event` is set."
@@ -61,15 +60,10 @@ class StopOnEvent(StoppingCriteria):
 
 # %% ../nbs/05b_generation.ipynb #3c0f3acb
 class MarkerFilter:
-    "Pass streamed reply text through, holding back what could be the start of a role marker; cut at the first full one."
-    def __init__(self, markers:list=STOP_STRINGS, # strings that end a reply and are never shown
-                 strip_leading:bool=True # drop whitespace at the start (a new reply); False to continue a reply
+    "Pass streamed reply text through, holding back what could be the start of a new turn; cut at the first turn start."
+    def __init__(self, strip_leading:bool=True # drop whitespace at the start (a new reply); False to continue a reply
                 ):
-        self.markers, self.pending, self.hit, self.started = list(markers), "", False, not strip_leading
-
-    def _partial(self, text):
-        "Length of the longest end of `text` that is the start of a marker."
-        return max((k for m in self.markers for k in range(len(m) - 1, 0, -1) if text.endswith(m[:k])), default=0)
+        self.shown, self.pending, self.hit, self.started = "", "", False, not strip_leading
 
     def feed(self, text:str)->str:
         "The part of `text` (after what is held back) that can be shown now."
@@ -79,16 +73,16 @@ class MarkerFilter:
             buf = buf.lstrip()
             if not buf: return ""
             self.started = True
-        found = [i for i in (buf.find(m) for m in self.markers) if i >= 0]
-        if found:
+        whole = self.shown + buf  # (a turn start may depend on the line it is on)
+        if (at := turn_start(whole)) is not None:
             self.hit, self.pending = True, ""
-            return buf[:min(found)].rstrip()
-        out = buf[:len(buf) - self._partial(buf)].rstrip()
-        self.pending = buf[len(out):]
+            return whole[:at].rstrip()[len(self.shown):]
+        out = buf[:len(buf) - turn_prefix(whole)].rstrip()
+        self.pending, self.shown = buf[len(out):], self.shown + out
         return out
 
     def flush(self)->str:
         "At the end of a reply: what is held back, unless it is whitespace or the start of a marker (`###`...)."
         held, self.pending = self.pending.rstrip(), ""
         tail = held.strip()
-        return "" if self.hit or not tail or (len(tail) >= 3 and self._partial(tail) == len(tail)) else held
+        return "" if self.hit or not tail or (tail[0] in "#<[" and len(tail) >= 3 and turn_prefix(tail) == len(tail)) else held

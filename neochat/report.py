@@ -25,15 +25,20 @@ _pct = lambda v: f"{v:.0%}"
 METRICS = [ # key, label on the card, which way is better, format
     ("loss", "loss (assistant tokens)", "lower", "{:.3f}".format),
     ("perplexity", "perplexity", "lower", lambda v: f"{v:,.1f}" if v < 1e6 else f"{v:.2e}"),
-    ("stop_rate", "stop rate (EOS or stop string)", "higher", _pct),
+    ("stop_rate", "stop rate (EOS or a turn start, after some text)", "higher", _pct),
     ("references_over", "reference replies longer than max_new_tokens", None, _pct),
     ("eos_rate", "ended with EOS", "higher", _pct),
+    ("empty_rate", "empty replies (a failure, not a stop)", "lower", _pct),
     ("leakage_rate", "role leakage", "lower", _pct),
     ("truncation_rate", "truncated at max_new_tokens", "lower", _pct),
     ("repeated_4grams", "repeated 4-grams", "lower", _pct),
     ("distinct_2", "distinct-2", "higher", "{:.2f}".format),
     ("length_median", "reply length, median tokens", None, "{:g}".format),
     ("length_p90", "reply length, 90th percentile", None, "{:g}".format),
+    ("reference_median", "reference replies, median tokens", None, "{:g}".format),
+    ("reference_p90", "reference replies, 90th percentile", None, "{:g}".format),
+    ("length_ratio", "median length / the references' (⚠ outside 0.5x-1.5x)", None,
+     lambda v: f"{v:.2f}x" + (" ⚠" if not 0.5 <= v <= 1.5 else "")),
     ("rouge_l", "ROUGE-L vs reference (weak proxy)", "higher", "{:.3f}".format),
 ]
 
@@ -164,8 +169,10 @@ way. A good fine-tune shows: **lower loss and perplexity** on the held-out repli
 answers better); **stop rate up**, most of it **ended with EOS** (it learned where a reply ends, so the chat is not \
 cut off at the token limit), and **truncation down** with it; **role leakage near 0%** (it does not write the user's \
 next turn or a `### Human:` marker: a high number means it was trained on whole conversations, the original's \
-OpenOrca fault); **repeated 4-grams down** and **distinct-2 up** (no looping sentences). Reply length should look like \
-a reply, not pile up at max_new_tokens. ROUGE-L against the reference is a weak proxy: it moves a little with \
+OpenOrca fault); **repeated 4-grams down** and **distinct-2 up** (no looping sentences); **empty replies at 0%** (EOS as the first token is \
+not a stop: it is no answer). Reply length should look like the references': the card puts the median and 90th \
+percentile of both side by side and flags (⚠) a median outside 0.5x-1.5x of the references' (a model that learned \
+only short answers stops well and says little), and nothing should pile up at max_new_tokens. ROUGE-L against the reference is a weak proxy: it moves a little with \
 quality and a lot with wording; use it only to spot a model that ignores the question. Numbers from different data, \
 seeds or max_new_tokens are not comparable."""
 

@@ -178,6 +178,7 @@ def hold_run_dir(held:contextlib.ExitStack, run_dir:Path, resume:bool, overwrite
         for p in run_dir.iterdir():
             if p.name != ".lock": shutil.rmtree(p) if p.is_dir() else p.unlink()
     (run_dir/"run.json").unlink(missing_ok=True)  # a resumed run is unfinished until it is saved again
+    if ckpt is not None: print(f"Continuing {run_dir} from {ckpt.name} (step {ckpt.name.split('-')[-1]}; later steps are trained again)")
     return ckpt
 
 

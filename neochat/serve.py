@@ -16,8 +16,8 @@ from .config import SAMPLING_PRESETS, GenerationSettings
 
 # %% auto #0
 __all__ = ['ZWSP', 'ERROR_TITLE', 'SLIDERS', 'SAMPLING', 'COPY_SCRIPT', 'to_chatbot', 'from_chatbot', 'TextChatbot',
-           'history_messages', 'matching_preset', 'panel_settings', 'settings_inputs', 'WebChat', 'reply_status',
-           'chat_app', 'launch', 'check_port']
+           'QuietSlider', 'QuietDropdown', 'history_messages', 'matching_preset', 'panel_settings', 'settings_inputs',
+           'WebChat', 'reply_status', 'chat_app', 'launch', 'check_port']
 
 # %% ../nbs/07a_web_chat.ipynb #fc488704
 ZWSP = "\u200b" # zero-width space
@@ -59,8 +59,24 @@ class TextChatbot(gr.Chatbot):
                 if part.get("type") == "text": part["text"] = from_chatbot(part["text"])
         return messages
 
+def _quietly(preprocess, payload):
+    "A value a client sends that the component refuses is that client's error, shown on its page: no traceback in the server's log."
+    try: return preprocess(payload)
+    except gr.Error as e: raise gr.Error(e.message, print_exception=False) from None
+
+class QuietSlider(gr.Slider):
+    "Gradio's `Slider`, refusing an out-of-range value quietly (`_quietly`)."
+    is_template = True # (drawn by the Slider's frontend)
+    def preprocess(self, payload): return _quietly(super().preprocess, payload)
+
+class QuietDropdown(gr.Dropdown):
+    "Gradio's `Dropdown`, refusing a value not among its choices quietly (`_quietly`)."
+    is_template = True
+    def preprocess(self, payload): return _quietly(super().preprocess, payload)
+
 component_meta.create_or_modify_pyi = _write_stub
-TextChatbot.__signature__ = inspect.signature(gr.Chatbot) # (unevaluated: its annotations name types Gradio imports for type checkers only)
+for _c, _parent in ((TextChatbot, gr.Chatbot), (QuietSlider, gr.Slider), (QuietDropdown, gr.Dropdown)):
+    _c.__signature__ = inspect.signature(_parent) # (unevaluated: its annotations name types Gradio imports for type checkers only)
 
 # %% ../nbs/07a_web_chat.ipynb #5ba10de3
 ERROR_TITLE = "Error" # the title of a note in the chat that says why a reply failed
@@ -108,12 +124,12 @@ def settings_inputs(session:ChatSession # whose settings the panel starts from
     g = session.generation
     system = gr.Textbox(session.system or "", label="System prompt", lines=2, placeholder="optional: how the assistant should behave",
                         elem_id="neochat-system", render=False)
-    preset = gr.Dropdown([*SAMPLING_PRESETS, "custom"], value=matching_preset(*(getattr(g, k) for k in SAMPLING)),
+    preset = QuietDropdown([*SAMPLING_PRESETS, "custom"], value=matching_preset(*(getattr(g, k) for k in SAMPLING)),
                          label="Sampling preset", elem_id="neochat-preset", render=False)
     sliders = []
     for name, (lo, hi, step) in SLIDERS.items():
         hi = max(1, min(hi, session.max_positions - 1)) if name == "max_new_tokens" else max(hi, getattr(g, name))
-        sliders.append(gr.Slider(lo, hi, value=getattr(g, name), step=step, label=name.replace("_", " "),
+        sliders.append(QuietSlider(lo, hi, value=getattr(g, name), step=step, label=name.replace("_", " "),
                                  elem_id=f"neochat-{name.replace('_', '-')}", render=False))
     base = gr.Checkbox(session.use_base, label="Answer with the base model (adapter off), to compare", elem_id="neochat-base",
                        interactive=hasattr(session.model, "disable_adapter"), render=False)

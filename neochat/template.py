@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from .config import gpt_neo_tokenizer_dir
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'ROLE_LINE', 'TRUNCATIONS', 'CASES', 'use_chat_template',
-           'gpt_neo_chat_tokenizer', 'escape_markers', 'encode_chat', 'encode_chats', 'safe_markdown',
-           'TokenizedConversation', 'case_of', 'reply_ends', 'tokenize_conversation', 'tokenize_conversations',
-           'fit_conversation', 'LabelView', 'label_inspector', 'check_template']
+__all__ = ['CHAT_TEMPLATE', 'HUMAN', 'ASSISTANT', 'STOP_STRINGS', 'TURN_TOKENS', 'TURN_START', 'ROLE_LINE', 'TRUNCATIONS',
+           'CASES', 'use_chat_template', 'turn_start', 'turn_prefix', 'gpt_neo_chat_tokenizer', 'escape_markers',
+           'encode_chat', 'encode_chats', 'safe_markdown', 'TokenizedConversation', 'case_of', 'reply_ends',
+           'tokenize_conversation', 'tokenize_conversations', 'fit_conversation', 'LabelView', 'label_inspector',
+           'check_template']
 
 # %% ../nbs/03_template.ipynb #ca58215d
 CHAT_TEMPLATE = (
@@ -37,6 +38,32 @@ def use_chat_template(tokenizer):
     tokenizer.chat_template = CHAT_TEMPLATE
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+# %% ../nbs/03_template.ipynb #72e1cc93
+_SPEAKERS = ("human", "user", "assistant", "system")
+TURN_TOKENS = ("<|im_start|>", "<|im_end|>", "<|user|>", "<|assistant|>", "<|system|>", "<|start_header_id|>", "<|eot_id|>",
+               "<|endoftext|>", "[INST]", "<start_of_turn>") # other formats' turn tokens, as text
+TURN_START = re.compile(r"#{2,}[ \t]*(?:" + "|".join(_SPEAKERS) + r")[ \t]*:"  # '### Human:', '### User:', '## assistant :'
+                        r"|^[ \t]*(?:human|user)[ \t]*:"  # 'User:' starting a line
+                        r"|" + "|".join(map(re.escape, TURN_TOKENS)), re.IGNORECASE | re.MULTILINE)
+
+def turn_start(text:str # a reply as generated
+              )->int|None:
+    "Where the first new speaker turn starts in `text` (`TURN_START`), or None: the reply is `text[:turn_start(text)]`."
+    m = TURN_START.search(text)
+    return m.start() if m else None
+
+def turn_prefix(text:str # a reply streamed so far
+               )->int:
+    "How many characters at the end of `text` could still become a turn start as more text comes."
+    line = text[text.rfind("\n") + 1:]
+    low = text[-16:].lower()
+    k = max((j for t in TURN_TOKENS for j in range(len(t) - 1, 0, -1) if low.endswith(t[:j].lower())), default=0)
+    if (m := re.search(r"#+[ \t]*([a-z]*)[ \t]*\Z", line[-24:], re.IGNORECASE)) and any(w.startswith(m[1].lower()) for w in _SPEAKERS):
+        k = max(k, len(m[0]))
+    if len(line) < 24 and (m := re.fullmatch(r"[ \t]*([a-z]+)[ \t]*", line, re.IGNORECASE)) and any(w.startswith(m[1].lower()) for w in ("human", "user")):
+        k = max(k, len(line))
+    return k
 
 # %% ../nbs/03_template.ipynb #095d5648
 def gpt_neo_chat_tokenizer():

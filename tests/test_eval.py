@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 import pytest
 from neochat.sources import asset
+from neochat.template import turn_start
 from cli_server import neochat_cli
 
 UNSEEN = asset("unseen_guanaco.jsonl")
-MEASURED = ("loss", "perplexity", "stop_rate", "eos_rate", "leakage_rate", "truncation_rate", "repeated_4grams",
-            "distinct_2", "length_median", "length_p90", "rouge_l", "prompts", "seconds")
+MEASURED = ("loss", "perplexity", "stop_rate", "eos_rate", "empty_rate", "leakage_rate", "truncation_rate", "repeated_4grams",
+            "distinct_2", "length_median", "length_p90", "reference_median", "reference_p90", "length_ratio", "rouge_l", "prompts", "seconds")
 
 # The original project's training format: the whole conversation is trained (both sides), and no EOS ends a reply.
 ORIGINAL_TEMPLATE = (
@@ -80,7 +81,7 @@ def eval_both(eval_runs, tmp_path_factory):
     return r, json.loads((d/"both.json").read_text()), d
 
 
-def test_report_measures_base_and_finetuned(eval_single):
+def test_report_measures_base_and_finetuned(eval_single, eval_runs):
     r, rep, d = eval_single
     (run,) = rep["runs"]
     for side in ("base", "tuned"):
@@ -94,6 +95,8 @@ def test_report_measures_base_and_finetuned(eval_single):
     assert sorted(p.name for p in d.iterdir()) == ["X.json", "X.md", "X_losses.png", "X_metrics.png"]
     md = (d/"X.md").read_text()
     assert "![metrics](X_metrics.png)" in md and "How to keep healthy?" in md
+    assert "keep their measurement on the runs' own held-out data" in r.stdout  # --data: the card is left as it was
+    assert not (eval_runs[0]/"eval"/"card.json").exists() and "`neochat eval` measured the model" not in (eval_runs[0]/"README.md").read_text()
 
 
 def test_finetuned_beats_base(eval_single):
@@ -110,14 +113,17 @@ def test_rates_come_from_the_replies(eval_single):
     limit = run["settings"]["max_new_tokens"]
     for side in (run["base"], run["tuned"]):
         replies = side["replies"]
-        for key, flag in (("stop_rate", "stopped"), ("eos_rate", "eos"), ("leakage_rate", "leaked"), ("truncation_rate", "truncated")):
+        for key, flag in (("stop_rate", "stopped"), ("eos_rate", "eos"), ("empty_rate", "empty"), ("leakage_rate", "leaked"),
+                          ("truncation_rate", "truncated")):
             assert side[key] == pytest.approx(sum(x[flag] for x in replies) / len(replies))
         for x in replies:
-            has_stop = "### Human:" in x["raw"] or "### Assistant:" in x["raw"]
-            assert x["stopped"] == (x["eos"] or has_stop)
+            has_stop = turn_start(x["raw"]) is not None
+            assert x["empty"] == (x["reply"] == "") and x["reply"] == x["raw"][:turn_start(x["raw"])].strip()
+            assert x["stopped"] == (not x["empty"] and (x["eos"] or has_stop))  # an empty reply is a failure, not a stop
             assert x["tokens"] <= limit
-            assert x["truncated"] == (not x["stopped"] and x["tokens"] == limit)
+            assert x["truncated"] == (not (x["eos"] or has_stop) and x["tokens"] == limit)
             if has_stop: assert x["leaked"]
+        assert side["length_ratio"] == pytest.approx(side["length_median"] / side["reference_median"])
 
 
 def test_the_original_way_leaks(eval_both):

@@ -1,5 +1,5 @@
 """`neochat train` end to end on conversations the notebooks never saw: killed mid-run, resumed, and checked."""
-import json, os, signal, subprocess, sys
+import json, os, re, signal, subprocess, sys
 from pathlib import Path
 import pytest
 from neochat.sources import asset
@@ -36,6 +36,7 @@ def test_killed_run_is_not_complete_and_resume_finishes(resumed_run):
     history = json.loads((out / "log_history.json").read_text())
     assert [h["step"] for h in history if "loss" in h] == [1, 5, 10, 15, 20, 25, 30, 35, 40]
     assert f"Run directory: {out}" in stdout
+    assert re.search(rf"Continuing {re.escape(str(out))} from checkpoint-(\d+) \(step \1;", stdout), stdout[:2000]
 
 
 def test_run_dir_opens_with_peft(resumed_run):
