@@ -113,5 +113,5 @@ def test_eval_puts_its_report_on_the_card(tiny_run, tmp_path):
     assert "`tiny` on 2 held-out prompts" in card.text  # this evaluation's
     assert neochat_cli("export", tiny, "--output", tmp_path/"lora").returncode == 0
     exported = ModelCard.load(tmp_path/"lora"/"README.md")
-    assert "| stop rate (EOS or stop string) |" in exported.text and "`tiny` on 2 held-out prompts" in exported.text
+    assert "| stop rate (EOS or a turn start, after some text) |" in exported.text and "`tiny` on 2 held-out prompts" in exported.text
     assert "[More Information Needed]" not in exported.text
