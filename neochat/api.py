@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio, contextlib, dataclasses, hmac, json, queue, threading, time, uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-import torch
-import uvicorn
+import torch, uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastcore.basics import patch
 from .chat import ChatSession
-from .config import ConfigError, GenerationSettings, SAMPLING_PRESETS, Config, load_config, sampling_preset, validate
+from .config import ConfigError, GenerationSettings, SAMPLING_PRESETS, Config, checks_itself, load_config, sampling_preset, validate
 from .serve import chat_app, check_port, launch
 from .template import safe_markdown
 
@@ -55,6 +54,7 @@ def _content(content, where:str, role:str)->str:
         return "".join(part["text"] for part in content)
     raise _bad(f"{where}.content must be a string or a list of text parts", f"{where}.content")
 
+@checks_itself
 def api_messages(raw:list # the request's `messages`
                 )->list:
     "neochat messages from OpenAI ones: optional system prompt, then user/assistant turns ending with a user message."
@@ -96,8 +96,7 @@ class CompletionRequest:
 
 def _number(body:dict, name:str, lo:float, hi:float, integer:bool=False):
     "`body[name]` if absent or a number in [lo, hi] (an int if `integer`), else a 400 naming it."
-    v = body.get(name)
-    if v is None: return None
+    if (v := body.get(name)) is None: return None
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
     if isinstance(v, bool) or not ok or not lo <= v <= hi:
         raise _bad(f"'{name}' must be {'an integer' if integer else 'a number'} from {lo} to {hi}, got {v!r}", name)
@@ -114,6 +113,7 @@ def _refuse(body:dict):
             ("logit_bias", bool(body.get("logit_bias")), "'logit_bias' is not supported")]:
         if asked: raise _bad(why, name, "unsupported_value")
 
+@checks_itself
 def completion_request(body:dict, # the request's JSON
                        models:list # the model ids served
                       )->CompletionRequest:
@@ -129,11 +129,9 @@ def completion_request(body:dict, # the request's JSON
     stop = [] if stop is None else [stop] if isinstance(stop, str) else stop
     if not (isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) and s for s in stop)):
         raise _bad("'stop' must be a string or a list of up to 4 non-empty strings", "stop")
-    sampling = body.get("sampling")
-    if sampling is not None and sampling not in SAMPLING_PRESETS:
+    if (sampling := body.get("sampling")) is not None and sampling not in SAMPLING_PRESETS:
         raise _bad(f"'sampling' must be one of {', '.join(SAMPLING_PRESETS)}, got {sampling!r}", "sampling")
-    max_tokens = _number(body, "max_completion_tokens", 1, 1 << 20, True)
-    if max_tokens is None: max_tokens = _number(body, "max_tokens", 1, 1 << 20, True)
+    max_tokens = _number(body, "max_completion_tokens", 1, 1 << 20, True) or _number(body, "max_tokens", 1, 1 << 20, True)
     return CompletionRequest(model, api_messages(body.get("messages")), stream, bool(options.get("include_usage")), max_tokens,
                              _number(body, "temperature", 0, 2), _number(body, "top_p", 0.01, 1), _number(body, "top_k", 0, 1 << 20, True),
                              _number(body, "repetition_penalty", 1, 10), sampling, stop, _number(body, "seed", -(1 << 63), (1 << 64) - 1, True))
@@ -382,8 +380,7 @@ def serve(run_dir, # a complete run directory (see `neochat.train`)
          ):
     "Serve the run in `run_dir` on `host:port`: the web chat and the OpenAI-compatible API (`/v1`), or the API alone."
     check_port(host, port)
-    if not isinstance(max_request_bytes, int) or max_request_bytes < 1:
-        raise ValueError(f"--max-request-bytes must be a positive number of bytes, got {max_request_bytes!r}")
+    if max_request_bytes < 1: raise ValueError(f"--max-request-bytes must be a positive number of bytes, got {max_request_bytes!r}")
     if api_key is not None and not api_key.strip(): raise ValueError("--api-key is empty: give the key clients must send")
     session = ChatSession.from_run(run_dir)
     api = ChatAPI(session, api_key=api_key, max_request_bytes=max_request_bytes)
@@ -398,3 +395,6 @@ def serve(run_dir, # a complete run directory (see `neochat.train`)
     app.api = api
     if block: app.block_thread()
     return app
+
+# %% ../nbs/07b_openai_api.ipynb #f109604f
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

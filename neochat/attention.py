@@ -11,6 +11,7 @@ import torch, torch.nn.functional as F
 from fastcore.basics import store_attr
 from torch import nn
 from transformers.activations import ACT2FN, NewGELUActivation
+from .config import check_count
 from transformers.cache_utils import Cache
 from transformers.models.gpt_neo import modeling_gpt_neo as gpt_neo
 
@@ -34,6 +35,7 @@ def gpt_neo_masks(batch_size:int, # rows in the batch
                   cache:Cache=None, # the KV cache of this forward, if any
                   device=None):
     "Boolean masks `(batch, 2, q_len, kv_len)`, True where a query may attend: channel 0 for global layers, 1 for local ones."
+    for name, n in (("batch_size", batch_size), ("q_len", q_len), ("window_size", window_size)): check_count(name, n, 1)
     if cache is not None:  # (transformers < 5.2x has no `get_query_offset`; the cache length is the same thing there)
         q_off = cache.get_query_offset(0) if hasattr(cache, "get_query_offset") else cache.get_seq_length(0)
         kv_len, kv_off = cache.get_mask_sizes(q_len, 0)
@@ -198,3 +200,6 @@ def compile_blocks(model:nn.Module, # a GPT-Neo, bare or wrapped by peft
             if enable: m.compile(**{"dynamic": False, **kwargs})
             else: m._compiled_call_impl = None
     return model
+
+# %% ../nbs/03b_attention.ipynb #51173bae
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -200,3 +200,6 @@ def compare_recipes(model_name:str=None, # hub id, folder or GGUF file; default:
     finally:
         if tmp: shutil.rmtree(tmp, ignore_errors=True)
     return BehaviourCard(model_name, asdict(s), cols, _reference_p95(tok, held))
+
+# %% ../nbs/10a_behaviour.ipynb #792169bc
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

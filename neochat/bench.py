@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import GPTNeoForCausalLM, TrainerCallback
 from peft import LoraConfig, get_peft_model
-from .config import LoraSettings
+from .config import LoraSettings, check_choice, check_count
 from .attention import PackingCollator, compile_blocks, enable_fast_attention
 from .fastgen import generation_bench, synchronize
 from .loss import trained_token_loss
@@ -37,7 +37,7 @@ ARCHITECTURES = {
 def bench_config(arch:str # a key of `ARCHITECTURES`
                 ):
     "GPT-Neo config of architecture `arch`: GPT-2 vocabulary, 2048 positions, 256-token window (`neochat.model.gpt_neo_config`)."
-    return gpt_neo_config(**ARCHITECTURES[arch])
+    return gpt_neo_config(**ARCHITECTURES[check_choice("arch", arch, ARCHITECTURES)])
 
 # %% ../nbs/10_bench.ipynb #f317906d
 @dataclass
@@ -139,6 +139,7 @@ class TimedTraining:
 # %% ../nbs/10_bench.ipynb #f238d26d
 def alternate(a:int, b:int)->list:
     "Interleave `a` turns of recipe 0 and `b` of recipe 1 evenly: a list of 0s and 1s."
+    check_count("a", a); check_count("b", b)
     return [k for _, k in sorted([((i + .5) / a, 0) for i in range(a)] + [((j + .5) / b, 1) for j in range(b)])]
 
 # %% ../nbs/10_bench.ipynb #7d0ae405
@@ -194,7 +195,7 @@ def finish_neochat(model, info):
 T4_BYTES = 15360 * 2**20 # what a T4 reports
 CUDA_CONTEXT_BYTES = 0.6e9 # the CUDA context, cuBLAS workspaces, and so on, outside PyTorch's allocator
 
-def default_batch_check(base, convs, length:int=512, steps:int=1)->dict:
+def default_batch_check(base:nn.Module, convs:list, length:int=512, steps:int=1)->dict:
     "Tokens/s and peak memory of the default batch (4 x `length` padded, LoRA r16 q/v), with eager and neochat attention."
     device, out = next(base.parameters()).device, {}
     for attn in ("eager", "neochat"):
@@ -379,3 +380,6 @@ def run_bench(preset:str="auto", # a key of `BENCH_PRESETS`, or "auto" (1.3B on 
     saved.cleanup()
     if verbose: print(bench_table(res))
     return res
+
+# %% ../nbs/10_bench.ipynb #3fa32714
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -222,3 +222,6 @@ def write_model_card(run_dir, # a finished run
     try: model_card(run_dir, **kwargs).save(tmp); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path
+
+# %% ../nbs/04c_model_card.ipynb #1f467e07
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

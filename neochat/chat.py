@@ -14,7 +14,7 @@ import torch
 from transformers import StoppingCriteriaList, TextIteratorStreamer
 from fastcore.basics import patch
 from . import __version__
-from .config import Config, GenerationSettings, load_config, sampling_preset, validate
+from .config import Config, GenerationSettings, checks_itself, load_config, sampling_preset, validate
 from .generation import MarkerFilter, StopOnEvent, StopOnStrings, generate_kwargs
 from .template import STOP_STRINGS, check_template, encode_chat, escape_markers, safe_markdown
 
@@ -290,6 +290,7 @@ def reset(self:ChatSession):
     self.messages = self.messages[:1] if self.system is not None else []
 
 # %% ../nbs/06_chat.ipynb #0cde4355
+@checks_itself
 def check_transcript(messages:list, where:str="transcript"):
     "Raise `ValueError` naming the first message that does not fit: system first (optional), then user/assistant alternating."
     if not isinstance(messages, list): raise ValueError(f"{where}: 'messages' must be a list")
@@ -393,3 +394,6 @@ def from_run(cls:ChatSession, run_dir, # a complete run directory (see `neochat.
     if merged is None and hasattr(model, "merge_adapter"): model.merge_adapter(); session.merged_in_place = True
     session.run_dir = run_dir
     return session
+
+# %% ../nbs/06_chat.ipynb #d36756c9
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

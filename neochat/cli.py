@@ -381,3 +381,6 @@ def main(argv:list=None # arguments without the program name; default: `sys.argv
 
 # %% ../nbs/11_cli.ipynb #806e9846
 if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())
+
+# %% ../nbs/11_cli.ipynb #feca914a
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -6,7 +6,8 @@ Docs: https://neochat-ai.github.io/neochat/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #9121d504
 from __future__ import annotations
-import dataclasses, difflib, math, os, reprlib, shutil, sys, tomllib
+import dataclasses, difflib, functools, inspect, math, numbers, os, reprlib, shutil, sys, tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import tomli_w
@@ -14,8 +15,9 @@ import tomli_w
 # %% auto #0
 __all__ = ['SECTIONS', 'PRESETS', 'SAMPLING_PRESETS', 'CHOICES', 'MAX_STEPS', 'ModelSettings', 'DataSettings', 'LoraSettings',
            'TrainSettings', 'GenerationSettings', 'Config', 'ConfigError', 'did_you_mean', 'arg_error', 'check_count',
-           'check_number', 'check_choice', 'get_preset', 'sampling_preset', 'validate', 'config_from_dict',
-           'load_config', 'save_config', 'neochat_home', 'gpt_neo_tokenizer_dir', 'in_colab', 'in_notebook']
+           'check_number', 'check_choice', 'checked', 'checks_itself', 'check_arguments', 'get_preset',
+           'sampling_preset', 'validate', 'config_from_dict', 'load_config', 'save_config', 'neochat_home',
+           'gpt_neo_tokenizer_dir', 'in_colab', 'in_notebook']
 
 # %% ../nbs/00_config.ipynb #3814a480
 @dataclass
@@ -152,6 +154,76 @@ def check_choice(name:str, value, choices)->str:
     "`value` when it is one of `choices`."
     if not isinstance(value, str) or value not in choices: raise arg_error(name, value, "one of " + ", ".join(map(str, choices)))
     return value
+
+# %% ../nbs/00_config.ipynb #bfe565f2
+_KINDS = {  # a type hint -> (does a value fit it, the words for it)
+    bool: (lambda v: isinstance(v, (bool, int)) and not isinstance(v, float) or type(v).__name__ == "bool_", "True or False"),
+    int: (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "a whole number"),
+    float: (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a number"),
+    str: (lambda v: isinstance(v, (str, os.PathLike)), "text"),
+    Iterable: (lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)), "an iterable"),
+    Path: (lambda v: isinstance(v, (str, os.PathLike)), "a path"),
+    list: (lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)), "a list"),
+    tuple: (lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)), "a list"),
+    dict: (lambda v: isinstance(v, Mapping), "a dict"),
+}
+_BY_NAME = {"tokenizer": (lambda v: hasattr(v, "encode") and hasattr(v, "decode"), "a tokenizer"),
+            **{name: _KINDS[Path] for name in ("run_dir", "path", "out_dir", "work_dir", "folder")},
+            "model": (lambda v: hasattr(v, "parameters") and callable(v), "a model (a torch module)")}
+_LOOSE = {"device", "dtype"}  # torch.device and torch.dtype parameters take their names ("cpu", "float32") too
+
+def _kind(hint):
+    "(fits, words) for one resolved type hint, or None where neochat leaves it unchecked."
+    hint = getattr(hint, "__origin__", hint)  # list[dict] -> list
+    if hint in _KINDS: return _KINDS[hint]
+    if not isinstance(hint, type) or hint.__name__ in _LOOSE: return None
+    if hint.__name__ == "Module": return _BY_NAME["model"]
+    return (lambda v: isinstance(v, hint)), ("an " if hint.__name__[0] in "AEIOU" else "a ") + hint.__name__
+
+def _rule(p:inspect.Parameter, glb:dict):
+    "(fits, words, NaN refused) for parameter `p`, from its hint (resolved in `glb`) or its name; None: unchecked."
+    if p.annotation is p.empty: return (*_BY_NAME[p.name], False) if p.name in _BY_NAME else None
+    try: hint = eval(p.annotation, glb) if isinstance(p.annotation, str) else p.annotation
+    except Exception: return None  # a hint only a type checker can read
+    members = list(hint.__args__) if type(hint).__name__ in ("UnionType", "_UnionGenericAlias") else [hint]
+    kinds = [_kind(m) for m in members if m is not type(None)]
+    if not kinds or None in kinds: return None
+    fits = kinds[0][0] if len(kinds) == 1 else (lambda v: any(fits(v) for fits, _ in kinds))
+    if type(None) in members: fits = (lambda v, fits=fits: v is None or fits(v))  # `X|None`: None is meant
+    return fits, " or ".join(w for _, w in kinds), float in members
+
+def checked(f): # a function whose parameters carry type hints
+    "`f`, refusing in one line an argument that is not of the kind its type hint (or, for a few, its name) says."
+    if not callable(f): raise arg_error("f", f, "a function", TypeError)
+    rules, glb = [], inspect.unwrap(f).__globals__  # the hints' module, under decorators such as torch.no_grad
+    for i, p in enumerate(inspect.signature(f).parameters.values()):
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or not (rule := _rule(p, glb)): continue
+        rules.append((i if p.kind != p.KEYWORD_ONLY else None, p.name, p.default, *rule))
+    if not rules: return f
+    @functools.wraps(f)
+    def call(*args, **kwargs):
+        for i, name, default, fits, words, nan in rules:
+            v = args[i] if i is not None and i < len(args) else kwargs.get(name, default)
+            if v is default or (v is None and default is None): continue
+            if not fits(v): raise arg_error(name, v, words, TypeError)
+            if nan and isinstance(v, float) and math.isnan(v): raise arg_error(name, v, words)
+        return f(*args, **kwargs)
+    call.__checked__ = True
+    return call
+
+def checks_itself(f):
+    "Mark `f` as answering any input in its own words (an HTTP 400 naming the JSON field, a data row's number): `check_arguments` leaves it alone."
+    if not callable(f): raise arg_error("f", f, "a function", TypeError)
+    f.__checked__ = True
+    return f
+
+def check_arguments(glb:dict # a module's globals()
+                   ):
+    "Wrap each function the module exports (`__all__`) with `checked`."
+    if not isinstance(glb, Mapping): raise arg_error("glb", glb, "a module's globals()", TypeError)
+    for name in glb.get("__all__", []):
+        f = glb.get(name)
+        if inspect.isfunction(f) and f.__module__ == glb["__name__"] and not getattr(f, "__checked__", False): glb[name] = checked(f)
 
 # %% ../nbs/00_config.ipynb #cb08acec
 def get_preset(name:str="gpt-neo-1.3b" # a key of `PRESETS`
@@ -317,3 +389,6 @@ def in_notebook()->bool:
     except ImportError: return False
     ip = get_ipython()
     return ip is not None and ("IPKernelApp" in ip.config or "google.colab" in sys.modules)  # Colab's shell, whatever its config
+
+# %% ../nbs/00_config.ipynb #34c708f2
+check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -10,7 +10,7 @@ import csv, difflib, json, random, re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from .config import ConfigError, DataSettings
+from .config import ConfigError, DataSettings, checks_itself
 
 # %% auto #0
 __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'DataError', 'clip_text', 'parse_guanaco', 'parse_orca', 'parse_messages',
@@ -21,7 +21,7 @@ __all__ = ['FORMATS', 'KNOWN_COLUMNS', 'FILE_TYPES', 'DataError', 'clip_text', '
 class DataError(ValueError):
     "A file or row that neochat cannot turn into conversations; the one-line message names the file, row and field."
 
-def clip_text(s, n=40): return s if len(s) <= n else s[:n] + "…"
+def clip_text(s:str, n:int=40): return s if len(s) <= n else s[:n] + "…"
 
 # %% ../nbs/01_data.ipynb #39bc9da5
 def _check_turns(msgs:list, # messages with roles already mapped to system/user/assistant
@@ -49,6 +49,7 @@ def _check_turns(msgs:list, # messages with roles already mapped to system/user/
 _MARKER = re.compile(r"### (Human|Assistant):")
 _GUANACO = {"Human": "user", "Assistant": "assistant"}
 
+@checks_itself
 def parse_guanaco(text:str # one guanaco row: `### Human: ...### Assistant: ...`, repeated
                  )->tuple[list, bool]:
     "Messages from guanaco text, and whether it ended on an unanswered `### Human:` turn (dropped, complete pairs kept)."
@@ -60,15 +61,21 @@ def parse_guanaco(text:str # one guanaco row: `### Human: ...### Assistant: ...`
     return _check_turns(msgs, name=lambda role: "'### Human:'" if role == "user" else "'### Assistant:'")
 
 # %% ../nbs/01_data.ipynb #5169a257
+def _row(row)->dict:
+    "`row` when it is an object (a dict) with fields, as every format's rows are."
+    if not isinstance(row, dict): raise DataError(f"a row must be an object with fields, got {type(row).__name__}")
+    return row
+
 def _field(row:dict, key:str, required:bool=True)->str:
     "The string in `row[key]`; a missing optional field is ''."
-    v = row.get(key)
+    v = _row(row).get(key)
     if v is None:
         if required: raise DataError(f"missing field '{key}'")
         return ""
     if not isinstance(v, str): raise DataError(f"field '{key}' must be a string, got {type(v).__name__}")
     return v
 
+@checks_itself
 def parse_orca(row:dict # an OpenOrca row: `system_prompt` (may be empty), `question`, `response`
               )->list:
     "Messages from an OpenOrca row: a system message only when the prompt is not blank, then the question and the response."
@@ -80,13 +87,14 @@ def parse_orca(row:dict # an OpenOrca row: `system_prompt` (may be empty), `ques
 # %% ../nbs/01_data.ipynb #8239c636
 def _message_list(row:dict, key:str)->list:
     "The list in `row[key]`, decoded from JSON when it is a string (CSV cells)."
-    v = row.get(key)
+    v = _row(row).get(key)
     if isinstance(v, str):
         try: v = json.loads(v)
         except json.JSONDecodeError: raise DataError(f"field '{key}' is a string but not a JSON list") from None
     if not isinstance(v, list): raise DataError(f"field '{key}' must be a list of messages, got {type(v).__name__}")
     return v
 
+@checks_itself
 def parse_messages(row:dict # a row with `messages`: [{"role": "system"|"user"|"assistant", "content": ...}, ...]
                   )->tuple[list, bool]:
     "Checked messages from a `messages` row, and whether it ended on an unanswered user turn."
@@ -101,6 +109,7 @@ def parse_messages(row:dict # a row with `messages`: [{"role": "system"|"user"|"
 
 _SHAREGPT = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "system": "system"}
 
+@checks_itself
 def parse_sharegpt(row:dict # a row with `conversations`: [{"from": "human"|"gpt"|"system", "value": ...}, ...]
                   )->tuple[list, bool]:
     "Checked messages from a ShareGPT row, and whether it ended on an unanswered human turn."
@@ -123,10 +132,11 @@ def detect_format(columns:list # the column names of a file or dataset
         if set(need) <= set(columns): return fmt
     raise DataError(f"has none of the known columns ({KNOWN_COLUMNS}); found: {', '.join(map(str, columns)) or 'none'}")
 
+@checks_itself
 def row_format(row:dict # one row of a file or dataset
               )->str:
     "The format of one row: the first of `FORMATS` whose fields it has (with values), so that a file may mix formats."
-    present = [k for k, v in row.items() if v is not None]
+    present = [k for k, v in _row(row).items() if v is not None]
     try: return detect_format(present)
     except DataError: raise DataError(f"has none of the known fields ({KNOWN_COLUMNS}); found: {', '.join(map(str, present)) or 'none'}") from None
 
@@ -140,6 +150,7 @@ def resolve_format(format:str, columns:list, where:str)->str:
         return format
     except DataError as e: raise DataError(f"{where}: {e}") from None
 
+@checks_itself
 def parse_row(row:dict, format:str)->tuple[list, bool]:
     "(messages, dangling) from one row in `format` (guanaco, orca, messages or sharegpt; `auto`: the row's own)."
     if format == "auto": format = row_format(row)
@@ -301,3 +312,6 @@ def parse_rows(rows, # an iterable of dicts (a list, a `datasets.Dataset`, a str
         why = f" (first: row {bad[0].row}: {bad[0].reason})" if bad else ""
         raise DataError(f"{source}: no usable conversations in {n} row{'s' * (n != 1)}{why}")
     return convs
+
+# %% ../nbs/01_data.ipynb #169b371c
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -10,7 +10,7 @@ import dataclasses, hashlib, json, math, re, statistics, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .config import GenerationSettings, load_config
+from .config import GenerationSettings, arg_error, load_config
 from .generation import generate_kwargs
 from .model import base_lm, context_length
 from .template import encode_chat, tokenize_conversation, turn_start
@@ -85,7 +85,8 @@ def heldout_loss(model, # a causal LM, peft-wrapped or not
 def prompt_and_reference(messages:list # a conversation
                         )->tuple[list, str]:
     "The conversation up to its last user turn, and the reply that followed it (the reference)."
-    last = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    last = max((i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"), default=None)
+    if last is None: raise arg_error("messages", messages, "a conversation with a user turn")
     return messages[:last + 1], (messages[last + 1]["content"] if last + 1 < len(messages) else "")
 
 # %% ../nbs/08_evaluation.ipynb #913bf708
@@ -306,3 +307,6 @@ def measure_run(run_dir, # a complete run directory
     del model
     if torch.cuda.is_available(): torch.cuda.empty_cache()
     return res
+
+# %% ../nbs/08_evaluation.ipynb #cc61b4b4
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -13,7 +13,7 @@ from . import __version__
 from .card import write_model_card
 from .model import weights_dtype
 from .report import Report, check_runs
-from .rundir import disk_full, load_run
+from .rundir import check_run, disk_full, load_run
 
 # %% auto #0
 __all__ = ['latest_report', 'latest_evaluation', 'update_card', 'check_export', 'save_merged', 'export_run', 'check_repo_id',
@@ -23,7 +23,7 @@ __all__ = ['latest_report', 'latest_evaluation', 'update_card', 'check_export', 
 def latest_report(run_dir # a finished run
                  )->Report|None:
     "The run's part of its latest `neochat eval` report (`eval/card.json`, else `eval/report.json`), if made after the run finished."
-    run_dir = Path(run_dir)
+    run_dir = check_run(run_dir)
     finished = (run_dir/"run.json").stat().st_mtime
     for p in (run_dir/"eval"/"card.json", run_dir/"eval"/"report.json"):
         if not p.exists() or p.stat().st_mtime < finished: continue
@@ -80,7 +80,7 @@ def save_merged(run_dir, # a finished run
                 out_dir # where the standalone model and its tokenizer go
                )->Path:
     "Save the run's adapter merged into its base model, in the run's precision, with the run's tokenizer and template."
-    precision = json.loads((Path(run_dir)/"run.json").read_text()).get("precision", "fp32")
+    precision = json.loads((check_run(run_dir)/"run.json").read_text()).get("precision", "fp32")
     model, tokenizer = load_run(run_dir, merged=True, device="cpu", dtype=torch.float32)
     model.to(weights_dtype(precision))
     model.generation_config.pad_token_id = tokenizer.eos_token_id
@@ -141,3 +141,6 @@ def push_to_hub(folder, # an export (`export_run`)
         raise OSError(f"pushing {folder} to {repo_id} failed ({type(e).__name__}: {' '.join(str(e).split())[:200]}); "
                       f"the export is complete: upload it with: hf upload {repo_id} {folder}") from None
     return getattr(info, "commit_url", None) or f"https://huggingface.co/{repo_id}"
+
+# %% ../nbs/08b_export.ipynb #1db901fe
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy, gc, inspect, time, warnings
 import torch
 from torch import nn
+from .config import arg_error
 from transformers.cache_utils import StaticCache
 from transformers.models.gpt_neo import modeling_gpt_neo as gpt_neo
 from .attention import enable_fast_attention, fast_attention_enabled
@@ -19,7 +20,8 @@ __all__ = ['synchronize', 'fast_generate', 'generation_bench']
 # %% ../nbs/09a_fast_generation.ipynb #a5ac7171
 def synchronize(device:torch.device):
     "Wait for the GPU's queued work (timings measure work done, not work queued); nothing on a CPU."
-    if device.type == "cuda": torch.cuda.synchronize(device)
+    if not isinstance(device, (str, torch.device)): raise arg_error("device", device, "a torch.device or its name", TypeError)
+    if torch.device(device).type == "cuda": torch.cuda.synchronize(device)
 
 # %% ../nbs/09a_fast_generation.ipynb #2c83c6af
 def _cache_arg():
@@ -109,3 +111,6 @@ def generation_bench(model, # a peft LoRA model (GPT-Neo)
     del merged; gc.collect(); torch.set_num_threads(threads)
     if device.type == "cuda": torch.cuda.empty_cache()
     return res
+
+# %% ../nbs/09a_fast_generation.ipynb #a51fc4a8
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

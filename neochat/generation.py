@@ -86,3 +86,6 @@ class MarkerFilter:
         held, self.pending = self.pending.rstrip(), ""
         tail = held.strip()
         return "" if self.hit or not tail or (tail[0] in "#<[" and len(tail) >= 3 and turn_prefix(tail) == len(tail)) else held
+
+# %% ../nbs/05b_generation.ipynb #6e796cb4
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -73,7 +73,7 @@ class TokenCrossEntropy(torch.autograd.Function):
 def trained_token_loss(model:nn.Module, # a causal LM (peft-wrapped or not)
                        input_ids:torch.Tensor, # (batch, length)
                        labels:torch.Tensor, # (batch, length), -100 where nothing is trained (unshifted, as for the model)
-                       num_items:int=None, # divide by this (tokens of the whole accumulated batch); default: this batch's
+                       num_items:int|torch.Tensor=None, # divide by this (tokens of the whole accumulated batch); default: this batch's
                        **kwargs # the rest of the batch for the model's body: attention_mask, position_ids
                       )->torch.Tensor:
     "The model's next-token loss, computing the LM head only where a token is trained."
@@ -109,3 +109,6 @@ def own_loss_pays(device:str # the training device: cpu, cuda, mps, xpu
                  )->bool:
     "Does neochat's trained-token loss beat TRL's fused head on `device` (no Triton there, so TRL scores every position)?"
     return device not in ("cuda", "xpu")
+
+# %% ../nbs/04b_loss.ipynb #0cea454b
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -46,3 +46,6 @@ class LossPlot(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.path and state.is_world_process_zero: plot_history(state.log_history).savefig(self.path)
+
+# %% ../nbs/04e_loss_plot.ipynb #453bd0ef
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -163,7 +163,8 @@ def load_causal_lm(name:str, # hub id, local folder or GGUF file
     from transformers import AutoModelForCausalLM, GgufConfig
     src, kw = model_source(name)
     if "gguf_file" in kw: kw["quantization_config"] = GgufConfig(dequantize=True)
-    model = AutoModelForCausalLM.from_pretrained(src, **kw, **kwargs)
+    try: model = AutoModelForCausalLM.from_pretrained(src, **kw, **kwargs)
+    except OSError as e: raise OSError(f"cannot load the model {name!r}: {str(e).splitlines()[0]}") from e  # transformers' is several lines
     if "gguf_file" in kw and getattr(model, "hf_quantizer", None) is not None: model.hf_quantizer.remove_quantization_config(model)
     return model
 
@@ -371,3 +372,6 @@ def tiny_llama_dir()->Path:
         load_tokenizer(str(tiny_gguf())).save_pretrained(tmp)
         if not d.exists(): tmp.rename(d)
     return d
+
+# %% ../nbs/04_lora_setup.ipynb #348522a5
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

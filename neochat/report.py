@@ -220,7 +220,7 @@ def model_card_section(self:Report)->str:
             f"### Showcase prompts\n\n{self.showcase_table(160)}")
 
 # %% ../nbs/08a_report_card.ipynb #77b3e58c
-def check_runs(run_dirs:list # run directories (one directory, a str or Path, is one run)
+def check_runs(run_dirs:list|str|Path # run directories (one directory, a str or Path, is one run)
               )->list:
     "`run_dirs` as a list, after a one-line error unless every one is a complete run (`check_run`)."
     if isinstance(run_dirs, (str, Path)): run_dirs = [run_dirs]
@@ -263,3 +263,6 @@ def evaluate_run(run_dir, # a complete run directory
                  **kwargs)->Report:
     "Measure one run and its base model: a `Report`."
     return evaluate_runs([run_dir], **kwargs)
+
+# %% ../nbs/08a_report_card.ipynb #9efeca4b
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -185,6 +185,7 @@ def hold_run_dir(held:contextlib.ExitStack, run_dir:Path, resume:bool, overwrite
 # %% ../nbs/04d_run_dir.ipynb #9f928080
 def why_not_a_run(run_dir:Path)->str:
     "Why `run_dir` cannot be opened as a run, in words that say what to do."
+    run_dir = Path(run_dir)
     if run_dir.parent.name == "checkpoints" and run_dir.name.startswith("checkpoint-"):
         run = run_dir.parent.parent
         if is_complete_run(run): return f"{run_dir} is a checkpoint of the finished run in {run}, not a run directory: open the run: {run}"
@@ -231,3 +232,6 @@ def load_run(run_dir, # a complete run directory
     tokenizer = AutoTokenizer.from_pretrained(run_dir)
     check_template(tokenizer)
     return model, tokenizer
+
+# %% ../nbs/04d_run_dir.ipynb #f40d6641
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -269,3 +269,6 @@ def check_port(host:str, port:int):
         except OSError as e:
             if e.errno == errno.EADDRINUSE: raise OSError(f"port {port} on {host} is in use: stop what uses it, or give another with --port") from None
             raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+# %% ../nbs/07a_web_chat.ipynb #fafdccf6
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch
 from transformers import TrainerCallback
-from .config import Config, get_preset, in_colab, load_config, neochat_home, save_config, validate
+from .config import Config, check_number, get_preset, in_colab, load_config, neochat_home, save_config, validate
 from .card import write_model_card
 from .rundir import TrainingError, file_lock, is_complete_run, last_checkpoint, run_state
 from .train import train
@@ -111,6 +111,7 @@ def preset_for_gpu(memory_gib:float|None # the GPU's memory (`gpu_memory_gib()`)
                   )->str:
     "`gpt-neo-1.3b` on a GPU with about 15 GB or more (T4, L4, A100), `gpt-neo-125m` on a smaller one, `tiny` without one."
     if memory_gib is None: return "tiny"
+    check_number("memory_gib", memory_gib, 0)
     return "gpt-neo-1.3b" if memory_gib >= MIN_GIB_FOR_1_3B else "gpt-neo-125m"
 
 def notebook_config(dataset:str="guanaco", # guanaco, orca, or both: "guanaco+orca"
@@ -193,3 +194,6 @@ def notebook_train(cfg:Config, # from `notebook_config`
         return d
     if state == "stopped" and not overwrite: print(f"Continuing the run in {d} from {last_checkpoint(d).name}")
     return train(cfg, data=data, resume=state == "stopped" and not overwrite, overwrite=overwrite and state in ("stopped", "finished")).run_dir
+
+# %% ../nbs/05a_notebook_session.ipynb #1cb29f32
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -77,7 +77,7 @@ def _source_splits(source:str, format:str, report:DataReport, strict:bool=False,
     return out
 
 # %% ../nbs/01a_sources.ipynb #0440217a
-def shuffle_select(items, # conversations (or anything)
+def shuffle_select(items:list, # conversations (or anything)
                    limit:int=0, # how many to keep; 0 keeps all
                    seed:int|None=42 # shuffle seed; None keeps the order
                   )->list:
@@ -183,3 +183,6 @@ def export_jsonl(conversations, # a list of conversations, of `messages` rows, o
     with p.open("w", encoding="utf-8") as f:
         for c in as_conversations(conversations): f.write(json.dumps({"messages": list(c)}, ensure_ascii=False) + "\n")
     return p
+
+# %% ../nbs/01a_sources.ipynb #07bf92a1
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from fastcore.basics import patch
-from .config import check_choice, check_count
+from .config import arg_error, check_choice, check_count
 from .sources import as_conversations
 from .template import CASES, case_of, gpt_neo_chat_tokenizer, tokenize_conversations
 
@@ -26,6 +26,7 @@ def render_chat(messages:list, # a conversation
                 tokenizer=None # carrying neochat's chat template; default: GPT-Neo's
                )->str:
     "A conversation as the text neochat trains on: its chat template applied, `<|endoftext|>` after every reply."
+    if not messages: raise arg_error("messages", messages, "a conversation of at least one message")
     return (tokenizer or _default_tokenizer()).apply_chat_template(messages, tokenize=False)
 
 # %% ../nbs/03a_data_stats.ipynb #6a638282
@@ -187,4 +188,9 @@ def show_conversation(conversation, # a list of messages, or a row with `message
                       title:str=None # shown above the conversation
                      )->ConversationView:
     "A conversation that displays nicely in a notebook and as text."
+    if not (isinstance(conversation, list) or isinstance(conversation, dict) and "messages" in conversation):
+        raise arg_error("conversation", conversation, "a list of messages or a row with `messages`", TypeError)
     return ConversationView(conversation["messages"] if isinstance(conversation, dict) else conversation, title)
+
+# %% ../nbs/03a_data_stats.ipynb #905ce95c
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

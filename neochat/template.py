@@ -243,3 +243,6 @@ def check_template(tokenizer):
         raise ValueError(f"the chat template trains {tokenizer.decode(got)!r}, expected each reply plus EOS: "
                          f"{tokenizer.decode(want * 2)!r}")
     return tokenizer
+
+# %% ../nbs/03_template.ipynb #4e6d842e
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -7,7 +7,9 @@ Docs: https://neochat-ai.github.io/neochat/terminal_chat.html.md"""
 # %% ../nbs/06b_terminal_chat.ipynb #ae24f224
 from __future__ import annotations
 import dataclasses, sys
+from collections.abc import Iterable
 from .config import SAMPLING_PRESETS, Config, did_you_mean, sampling_preset, validate
+from .chat import ChatSession
 
 # %% auto #0
 __all__ = ['SLASH_HELP', 'print_reply', 'chat_loop', 'reply_notes']
@@ -28,7 +30,7 @@ SLASH_HELP = """/reset             start over (the system prompt stays)
 
 
 # %% ../nbs/06b_terminal_chat.ipynb #1bb1c29b
-def print_reply(pieces, # a reply generator from `ChatSession.stream*`
+def print_reply(pieces:Iterable, # a reply generator from `ChatSession.stream*`
                 out=None, prefix:str=""):
     "Print a streamed reply as it comes; Ctrl-C stops it. Returns False if it was stopped by Ctrl-C."
     out = out or sys.stdout
@@ -95,8 +97,11 @@ def chat_loop(session:ChatSession, read=input, # reads one line with a prompt; E
         except Exception as e: print(f"error: {e}", file=out) # the chat goes on
 
 # %% ../nbs/06b_terminal_chat.ipynb #a966d6bc
-def reply_notes(session)->list:
+def reply_notes(session:ChatSession)->list:
     "What the user should know about the last reply, beside it: a role marker escaped in the message, a reply cut short."
     cut = session.last_stats is not None and session.last_stats.finish == "length"
     return ([session.notice] if session.notice else []) + (
         [f"the reply was cut at {session.generation.max_new_tokens} tokens (--max-new-tokens, or /continue in the chat)"] if cut else [])
+
+# %% ../nbs/06b_terminal_chat.ipynb #8329ea94
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

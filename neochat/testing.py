@@ -99,3 +99,6 @@ def big_guanaco_file(path, # the .jsonl file to write
             line = json.dumps({"text": f"{t} (row {n})"}) + "\n"
             f.write(line); size += len(line.encode()); n += 1
     return n, size
+
+# %% ../nbs/97_testing.ipynb #1a461731
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from transformers import TrainerCallback
 from . import __version__
-from .config import Config, ConfigError, did_you_mean, get_preset, in_notebook, load_config, save_config, validate
+from .config import Config, ConfigError, arg_error, did_you_mean, get_preset, in_notebook, load_config, save_config, validate
 from .template import CASES, case_of, tokenize_conversations, check_template
 from .rundir import (TrainingError, check_output, check_resume, check_start, disk_full, hold_run_dir,
                              is_complete_run, last_checkpoint, run_lock, run_state, save_run)
@@ -180,6 +180,8 @@ def on_main(state, # from `process_state`
             decide # a function of no arguments, run by the main process alone
            ):
     "What `decide()` returned on the main process, in every process; an error it raised is raised in every process."
+    if not hasattr(state, "num_processes"): raise arg_error("state", state, "an accelerate PartialState (`process_state()`)", TypeError)
+    if not callable(decide): raise arg_error("decide", decide, "a function of no arguments", TypeError)
     if state.num_processes == 1: return decide()
     from accelerate.utils import broadcast_object_list
     box, error = [(None, None)], None
@@ -391,3 +393,6 @@ def train(cfg:Config=None, # the run's config; default: the `tiny` preset
             held.close()  # the lock goes first
             if main and created and run_state(run_dir) in ("empty", "started"): shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping
             raise
+
+# %% ../nbs/05_training.ipynb #fe900d64
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -14,7 +14,7 @@ import anywidget, traitlets as T
 import ipywidgets as W
 from markdown_it import MarkdownIt
 from fastcore.basics import patch
-from .config import SAMPLING_PRESETS, GenerationSettings, sampling_preset
+from .config import SAMPLING_PRESETS, GenerationSettings, check_choice, sampling_preset
 from .chat import ChatSession
 from .config import in_colab
 
@@ -50,6 +50,7 @@ def message_item(role:str, # user | assistant | error
                  pending:bool=False # a reply still being generated
                 )->dict:
     "One message as the pane shows it: role, label and safe HTML."
+    check_choice("role", role, ("user", "assistant", "error"))
     body = (_html(role, text) if not pending else reply_html(text)) if text else (
         '<span class="neochat-typing">…</span>' if pending else '<span class="neochat-empty">(empty reply)</span>')
     return dict(role=role, label=LABELS["base" if base and role == "assistant" else role], html=body)
@@ -375,3 +376,6 @@ def clear(self:ChatWidget):
     if self._running: return
     self.session.reset(); self._extra, self._base = [], set(); self._fill_box("", always=True)
     self._show(); self._update_buttons(); self._set_status("New conversation.")
+
+# %% ../nbs/07_chat_widget.ipynb #90a198ba
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)

@@ -10,6 +10,7 @@ import math, random
 import numpy as np
 import torch
 from .attention import PackingCollator
+from .config import check_count
 
 # %% auto #0
 __all__ = ['synthetic_conversations', 'padded_batches', 'packed_batches', 'synthetic_messages']
@@ -21,6 +22,7 @@ def synthetic_conversations(n:int, # how many
                             sigma:float=0.75, # spread of log-length
                             seed:int=0)->list:
     "Tokenized conversations: `input_ids` and `labels` lists (prompt untrained), guanaco-like lengths."
+    check_count("n", n)
     rng = np.random.default_rng(seed)
     lens = np.clip(np.round(rng.lognormal(math.log(median_length), sigma, n)), 8, max_length).astype(int)
     out = []
@@ -60,8 +62,11 @@ def synthetic_messages(n:int, # how many
                        max_length:int=512, median_length:int=250, sigma:float=0.75, seed:int=0):
     "Conversations of words with `synthetic_conversations`' lengths (a user turn, then a reply twice as long), as a `DatasetDict` with a train split of `messages`."
     from datasets import Dataset, DatasetDict
-    rng = np.random.default_rng(seed)
+    check_count("n", n); rng = np.random.default_rng(seed)
     say = lambda k: " ".join(rng.choice(_WORDS, max(2, int(k))))
     lens = np.clip(rng.lognormal(math.log(median_length), sigma, n), 16, max_length - 16)  # room for the template's markers
     return DatasetDict(train=Dataset.from_list([{"messages": [{"role": "user", "content": say(l * 0.3)},
                                                              {"role": "assistant", "content": say(l * 0.6)}]} for l in lens]))
+
+# %% ../nbs/09b_workloads.ipynb #93314a3b
+from .config import check_arguments; check_arguments(globals()) # the functions above refuse a wrong kind of argument in one line (00_config)
