@@ -357,7 +357,7 @@ def _is_bad_input(e:BaseException)->bool:
 def _run(args:argparse.Namespace)->int:
     main_process = os.environ.get("RANK", "0") == "0"  # under `accelerate launch` every process stops, and the main one says why
     try: return args.run(args) or 0
-    except KeyboardInterrupt:  # before training began (loading, reading data): nothing to keep
+    except KeyboardInterrupt:  # outside a training step (loading, reading data, eval, export): training's own is TrainingInterrupted
         if main_process: print("neochat: stopped: Ctrl-C", file=sys.stderr)
         return 130
     except Exception as e:

@@ -71,17 +71,16 @@ class DataStats:
         return {c: sum(n for k, n in zip(self.cases, self.trained_tokens) if k == c) for c in CASES}
 
 # %% ../nbs/03a_data_stats.ipynb #2df332eb
-_CASE_WORDS = {"whole": "kept whole", "shortened": "shortened by dropping trailing turns", "cut": "cut at the token, the last reply without its EOS"}
+_CASE_WORDS = {"whole": "kept whole", "shortened": "shortened by dropping trailing turns", "cut": "cut at the token, the reply at the cut without its EOS"}
 
 @patch
 def fitting(self:DataStats)->str:
     "One line: how many conversations training keeps whole, shortens, cuts or drops at `max_length`, and the tokens each trains."
     n, t = self.case_counts, self.case_tokens
-    why = "the first reply does not fit" if self.truncation == "turns" else "no reply token fits"
-    shown = ("whole", "shortened") if self.truncation == "turns" else ("whole", "cut")
+    shown = ("whole", "shortened", "cut") if self.truncation == "turns" else ("whole", "cut")
     return (f"Fitted into {self.max_length} tokens (truncation `{self.truncation}`): "
             + ", ".join(f"{n[c]} {_CASE_WORDS[c]} ({t[c]:,} tokens trained)" for c in shown)
-            + f", {n['dropped']} dropped ({why}).")
+            + f", {n['dropped']} dropped (no reply token fits).")
 
 # %% ../nbs/03a_data_stats.ipynb #34e74a4d
 @patch

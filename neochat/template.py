@@ -184,10 +184,9 @@ def fit_conversation(ids:list, mask:list, # `encode_chat` of `messages`
     "The `TokenizedConversation` that `tokenize_conversation` makes of an encoded conversation."
     labels = [t if m else -100 for t, m in zip(ids, mask)]
     if len(ids) <= max_length: res = TokenizedConversation(ids, labels)
-    elif truncation == "tokens": res = TokenizedConversation(ids[:max_length], labels[:max_length], "cut")
+    elif truncation == "tokens" or not (ends := [e for e in reply_ends(mask) if e <= max_length]):
+        res = TokenizedConversation(ids[:max_length], labels[:max_length], "cut")  # `turns`: the first reply does not end in time
     else:
-        ends = [e for e in reply_ends(mask) if e <= max_length]
-        if not ends: return None  # the first reply does not end within max_length
         replies = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
         last = replies[min(len(ends), len(replies)) - 1]  # the message of the last reply kept
         res = TokenizedConversation(ids[:ends[-1]], labels[:ends[-1]], "shortened", len(messages) - last - 1)

@@ -41,12 +41,12 @@ class PreparedData:
     sources:dict = field(default_factory=dict) # source -> {read, kept}: rows read and conversations kept (empty for data given ready)
 
     def summary(self):
-        n, why = self.cases, "first reply longer than" if self.truncation == "turns" else "no reply token within"
-        fitted = (f"{n.get('shortened', 0)} shortened (trailing turns dropped)" if self.truncation == "turns"
-                  else f"{n.get('cut', 0)} cut at the token (last reply without EOS)")
+        n = self.cases
+        fitted = (f"{n.get('shortened', 0)} shortened (trailing turns dropped), " if self.truncation == "turns" else ""
+                  ) + f"{n.get('cut', 0)} cut at the token (the reply at the cut without EOS)"
         return (f"{len(self.train)} train conversations ({self.supervised_tokens:,} trained tokens), "
                 f"{len(self.eval) if self.eval is not None else 0} eval; at {self.max_length} tokens: {n.get('whole', 0)} whole, "
-                f"{fitted}, {len(self.dropped)} dropped ({why} {self.max_length})")
+                f"{fitted}, {len(self.dropped)} dropped (no reply token within {self.max_length})")
 
 MIN_SUPERVISED_TOKENS = 100
 
