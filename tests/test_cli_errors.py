@@ -42,6 +42,8 @@ ONE_LINE = [
     (["chat", "{d}/stopped/checkpoints/checkpoint-5", "--prompt", "Hi"], "is a checkpoint of the run in"),
     (["chat", "{d}/stopped", "--prompt", "Hi"], "did not finish: continue it with: neochat train --output"),
     (["eval", "{d}/empty_run"], "holds no neochat run"),
+    (["bench", "--behaviour", "--data", "{d}/missing.jsonl"], "missing.jsonl: no such file"),  # before the model is fetched
+    (["bench", "--behaviour", "--data", "{d}/deep.jsonl"], "deep.jsonl: line 1 is nested too deeply"),
 ]
 
 
