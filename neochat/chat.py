@@ -15,7 +15,7 @@ from transformers import StoppingCriteriaList, TextIteratorStreamer
 from fastcore.basics import patch
 from . import __version__
 from .config import Config, GenerationSettings, checks_itself, load_config, sampling_preset, validate
-from .generation import MarkerFilter, StopOnEvent, StopOnStrings, generate_kwargs
+from .generation import MarkerFilter, StopAtTurnStart, StopOnEvent, generate_kwargs
 from .template import STOP_STRINGS, check_template, encode_chat, escape_markers, safe_markdown
 
 # %% auto #0
@@ -146,7 +146,7 @@ def prompt_ids(self:ChatSession, messages:list=None, # default: the session's me
 def _start_generate(self:ChatSession, prompt:list, streamer, kw:dict)->tuple:
     "Run `model.generate` on token ids `prompt` in a thread, into `streamer`: (the thread, a list that gets its error)."
     input_ids, error = torch.tensor([prompt], device=getattr(self.model, "device", "cpu")), []
-    stops = StoppingCriteriaList([StopOnEvent(self._stop), StopOnStrings(self.tokenizer, len(prompt))])
+    stops = StoppingCriteriaList([StopOnEvent(self._stop), StopAtTurnStart(self.tokenizer, len(prompt))])
     def work():
         try: self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
                                  stopping_criteria=stops, pad_token_id=self.tokenizer.eos_token_id,

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from .config import GenerationSettings, arg_error, load_config
-from .generation import generate_kwargs
+from transformers import StoppingCriteriaList
+from .generation import StopAtTurnStart, generate_kwargs
 from .model import base_lm, context_length
 from .template import encode_chat, tokenize_conversation, turn_start
 
@@ -141,10 +142,12 @@ def generate_replies(model, # a causal LM, peft-wrapped or not
         L = max(len(enc[i]) for i in idx)
         ids = torch.tensor([[eos] * (L - len(enc[i])) + enc[i] for i in idx], device=dev)
         mask = torch.tensor([[0] * (L - len(enc[i])) + [1] * len(enc[i]) for i in idx], device=dev)
-        torch.manual_seed(seed + b)
-        new = model.generate(input_ids=ids, attention_mask=mask, eos_token_id=eos, pad_token_id=eos, **kw)[:, L:].tolist()
-        for i, row in zip(idx, new):
+        torch.manual_seed(seed + b); turn = StopAtTurnStart(tokenizer, L)  # a reply that starts a new turn is over: stop it
+        new = model.generate(input_ids=ids, attention_mask=mask, eos_token_id=eos, pad_token_id=eos,
+                             stopping_criteria=StoppingCriteriaList([turn]), **kw)[:, L:].tolist()
+        for j, (i, row) in enumerate(zip(idx, new)):
             n = row.index(eos) if eos in row else len(row)
+            if turn.stopped.get(j, n + 1) <= n: n = turn.stopped[j]; row = row[:n]  # stopped at a turn start; pads (EOS) follow
             out[i] = Generated(row[:n], n < len(row), tokenizer.decode(row[:n]), _chat_length(tokenizer, row[:n]))
     return out
 

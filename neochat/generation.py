@@ -13,7 +13,7 @@ from .config import Config, GenerationSettings, validate
 from .template import turn_prefix, turn_start
 
 # %% auto #0
-__all__ = ['RepetitionPenalty', 'generate_kwargs', 'StopOnStrings', 'StopOnEvent', 'MarkerFilter']
+__all__ = ['RepetitionPenalty', 'generate_kwargs', 'StopAtTurnStart', 'StopOnEvent', 'MarkerFilter']
 
 # %% ../nbs/05b_generation.ipynb #4d89442b
 class RepetitionPenalty(LogitsProcessor):
@@ -45,13 +45,16 @@ def generate_kwargs(g:GenerationSettings, # the settings
 # %% ../nbs/05b_generation.ipynb #7cd6b59c
 def _flag(input_ids, value:bool): return torch.full((input_ids.shape[0],), value, dtype=torch.bool, device=input_ids.device)
 
-class StopOnStrings(StoppingCriteria):
-    "Stop once the generated text (after `prompt_len` tokens) starts a new speaker turn (`template.turn_start`)."
+class StopAtTurnStart(StoppingCriteria):
+    "Stop each sequence once its generated text (after `prompt_len` tokens) starts a new speaker turn (`template.turn_start`)."
     def __init__(self, tokenizer, prompt_len:int):
-        self.tokenizer, self.prompt_len = tokenizer, prompt_len
+        self.tokenizer, self.prompt_len, self.stopped = tokenizer, prompt_len, {}  # row -> new tokens when its turn start came
 
     def __call__(self, input_ids, scores=None, **kwargs):  # (the whole reply: a turn start may depend on the line it is on)
-        return _flag(input_ids, turn_start(self.tokenizer.decode(input_ids[0, self.prompt_len:])) is not None)
+        n = input_ids.shape[1] - self.prompt_len
+        for row in range(input_ids.shape[0]):
+            if row not in self.stopped and turn_start(self.tokenizer.decode(input_ids[row, self.prompt_len:])) is not None: self.stopped[row] = n
+        return torch.tensor([row in self.stopped for row in range(input_ids.shape[0])], dtype=torch.bool, device=input_ids.device)
 
 class StopOnEvent(StoppingCriteria):
     "Stop as soon as `event` is set."

@@ -34,6 +34,7 @@ class ScriptedModel:
         self.prompts, self.calls, self._i = [], [], {False: 0, True: 0}
 
     def decoded_prompt(self, i=-1): return self.tokenizer.decode(self.prompts[i])
+    def parameters(self): yield torch.zeros(1)  # one CPU "weight": where callers look for the model's device
 
     @contextmanager
     def disable_adapter(self):
