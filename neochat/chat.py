@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from . import __version__
 from .config import Config, GenerationSettings, checks_itself, load_config, sampling_preset, validate
 from .generation import MarkerFilter, StopAtTurnStart, StopOnEvent, generate_kwargs
-from .template import STOP_STRINGS, check_template, encode_chat, escape_markers, safe_markdown
+from .template import check_template, encode_chat, escape_markers, safe_markdown
 
 # %% auto #0
 __all__ = ['ReplyStats', 'ChatSession', 'check_transcript', 'Comparison']

@@ -156,15 +156,14 @@ def check_choice(name:str, value, choices)->str:
     return value
 
 # %% ../nbs/00_config.ipynb #bfe565f2
+_is_path = lambda v: isinstance(v, (str, os.PathLike))
+_is_sequence = lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping))  # a list, a tuple, a Dataset
 _KINDS = {  # a type hint -> (does a value fit it, the words for it)
     bool: (lambda v: isinstance(v, (bool, int)) and not isinstance(v, float) or type(v).__name__ == "bool_", "True or False"),
     int: (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "a whole number"),
     float: (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a number"),
-    str: (lambda v: isinstance(v, (str, os.PathLike)), "text"),
-    Iterable: (lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)), "an iterable"),
-    Path: (lambda v: isinstance(v, (str, os.PathLike)), "a path"),
-    list: (lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)), "a list"),
-    tuple: (lambda v: hasattr(v, "__iter__") and not isinstance(v, (str, bytes, Mapping)), "a list"),
+    str: (_is_path, "text"), Path: (_is_path, "a path"),
+    list: (_is_sequence, "a list"), tuple: (_is_sequence, "a list"), Iterable: (_is_sequence, "an iterable"),
     dict: (lambda v: isinstance(v, Mapping), "a dict"),
 }
 _BY_NAME = {"tokenizer": (lambda v: hasattr(v, "encode") and hasattr(v, "decode"), "a tokenizer"),
@@ -204,7 +203,7 @@ def checked(f): # a function whose parameters carry type hints
     def call(*args, **kwargs):
         for i, name, default, fits, words, nan in rules:
             v = args[i] if i is not None and i < len(args) else kwargs.get(name, default)
-            if v is default or (v is None and default is None): continue
+            if v is default: continue  # a default (None too) is never refused
             if not fits(v): raise arg_error(name, v, words, TypeError)
             if nan and isinstance(v, float) and math.isnan(v): raise arg_error(name, v, words)
         return f(*args, **kwargs)
